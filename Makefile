@@ -1,0 +1,43 @@
+# The README's commands. Everything installs into .venv from requirements.lock.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install lint format lock demo
+
+# Serve the local demo on http://127.0.0.1:8000 (DEBUG on: never for production).
+run: demo
+	DEBUG=true $(MANAGE) runserver 127.0.0.1:8000
+
+# Migrate and load the demo content and demo staff logins (idempotent).
+demo: install
+	DEBUG=true $(MANAGE) migrate --noinput
+	DEBUG=true $(MANAGE) load_demo_content
+	DEBUG=true $(MANAGE) load_demo_requests
+
+# The whole test suite.
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	touch $@
+
+# Re-pin every dependency after changing pyproject.toml.
+lock: install
+	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
+		-o requirements.lock pyproject.toml

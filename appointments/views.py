@@ -1,0 +1,97 @@
+"""Public request pages: thin views that validate, call services, and redirect (PRG)."""
+
+import logging
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import FormView, TemplateView
+
+from . import services
+from .forms import CallBackRequestForm, ConsultationRequestForm
+from .models import Request
+from .references import new_reference
+
+logger = logging.getLogger(__name__)
+
+
+def redirect_to_thanks(reference, urgent):
+    name = "appointments:thanks_urgent" if urgent else "appointments:thanks"
+    return redirect(name, reference=reference)
+
+
+class RequestFormView(FormView):
+    """Shows a request form; on a valid send, saves it and redirects to the confirmation."""
+
+    template_name = "appointments/request_form.html"
+    kind = None
+    title = ""
+    intro = ""
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        if reason := form.spam_reason():
+            # Same answer a person gets, so a bot learns nothing; nothing is stored.
+            logger.info("Discarded a %s form caught by the %s trap.", self.kind, reason)
+            return redirect_to_thanks(new_reference(), form.safety_yes())
+        if form.is_valid():
+            return self.form_valid(form)
+        return self.form_invalid(form)
+
+    def form_valid(self, form):
+        saved = services.submit_request(form, self.kind)
+        return redirect_to_thanks(saved.reference, saved.urgent)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        context.update(
+            title=self.title,
+            intro=self.intro,
+            show_safety_warning=form.is_bound and form.safety_yes(),
+        )
+        return context
+
+
+class ConsultationRequestView(RequestFormView):
+    form_class = ConsultationRequestForm
+    kind = Request.Kind.CONSULTATION
+    title = _("Request a consultation")
+    intro = _(
+        "Ask for a visit to talk about a pain pump or your treatment. "
+        "It takes about two minutes. We will call you to set up a time."
+    )
+
+    def get_initial(self):
+        # The procedure page the patient came from (?procedure=<slug>) is preselected;
+        # an unknown or unpublished slug is simply not among the choices.
+        return {"procedure": self.request.GET.get("procedure", "")[:80]}
+
+
+class CallBackRequestView(RequestFormView):
+    form_class = CallBackRequestForm
+    kind = Request.Kind.CALL_BACK
+    title = _("Ask us to call you")
+    intro = _("Leave your number and we will call you back. It takes about one minute.")
+
+
+class ThanksView(TemplateView):
+    """The confirmation: the reference, what happens next and the clinic's number.
+
+    It reads nothing from the database and shows no patient data, so a guessed
+    reference reveals nothing and a bot's page looks like everyone else's.
+    The urgent variant (any safety answer was yes) says to call now instead of waiting.
+    """
+
+    template_name = "appointments/thanks.html"
+    urgent = False
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(urgent=self.urgent, target_days=settings.RESPONSE_TARGET_BUSINESS_DAYS)
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        response["X-Robots-Tag"] = "noindex"
+        return response

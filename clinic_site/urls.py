@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("Clinic staff")
+admin.site.site_title = _("Clinic staff")
+admin.site.index_title = _("Work and content")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("appointments/", include("appointments.urls")),
+    path("", include("education.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler500 = "clinic_site.views.server_error"

@@ -1,0 +1,115 @@
+"""Load the demo page set (education/demo/*.toml) into the database.
+
+Idempotent and respectful of editors: it only creates what is missing. A procedure
+whose slug already exists, a glossary term whose anchor exists, or clinic settings
+that were already saved are left exactly as they are, so running it again (as
+`make run` does every time) never overwrites edits made in the admin.
+"""
+
+import tomllib
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from education.models import (
+    FAQ,
+    ClinicSettings,
+    Condition,
+    DoctorQuestion,
+    GlossaryTerm,
+    LivingTopic,
+    Medicine,
+    Phase,
+    PhaseStep,
+    Procedure,
+    RecoveryRestriction,
+    Reference,
+    Risk,
+    Section,
+    WarningSign,
+)
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+
+# TOML list name -> model of the procedure's ordered child records.
+CHILDREN = {
+    "sections": Section,
+    "conditions": Condition,
+    "medicines": Medicine,
+    "recovery_restrictions": RecoveryRestriction,
+    "living_topics": LivingTopic,
+    "warning_signs": WarningSign,
+    "faqs": FAQ,
+    "doctor_questions": DoctorQuestion,
+}
+
+
+class Command(BaseCommand):
+    help = "Create the demo clinic settings, glossary and procedure pages where missing."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--directory", type=Path, default=DEMO_DIR, help="Folder of demo content files."
+        )
+
+    @transaction.atomic
+    def handle(self, *args, directory, **options):
+        created = []
+        for path in sorted(directory.glob("*.toml")):
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            created += self.load_clinic(data.get("clinic"))
+            created += self.load_glossary(data.get("glossary", []))
+            for procedure in data.get("procedures", []):
+                created += self.load_procedure(procedure)
+        if created:
+            self.stdout.write(self.style.SUCCESS(f"Demo content created: {', '.join(created)}."))
+        else:
+            self.stdout.write("Demo content already loaded; nothing changed.")
+
+    def load_clinic(self, data):
+        if not data or ClinicSettings.objects.exists():
+            return []
+        ClinicSettings.objects.create(**data)
+        return ["clinic settings"]
+
+    def load_glossary(self, terms):
+        existing = set(GlossaryTerm.objects.values_list("slug", flat=True))
+        new = [GlossaryTerm(**term) for term in terms if term["slug"] not in existing]
+        GlossaryTerm.objects.bulk_create(new)
+        return [f"{len(new)} glossary terms"] if new else []
+
+    def load_procedure(self, data):
+        data = dict(data)
+        if Procedure.objects.filter(slug=data["slug"]).exists():
+            return []
+        children = {name: data.pop(name, []) for name in CHILDREN}
+        references = data.pop("references", [])
+        phases = data.pop("phases", [])
+        risks = data.pop("risks", [])
+        term_slugs = data.pop("glossary_terms", [])
+
+        procedure = Procedure.objects.create(**data)
+        procedure.glossary_terms.set(GlossaryTerm.objects.filter(slug__in=term_slugs))
+
+        reference_by_key = {}
+        for order, item in enumerate(references, start=1):
+            key = item.pop("key", None)
+            reference_by_key[key] = Reference.objects.create(
+                procedure=procedure, order=order, **item
+            )
+        for order, item in enumerate(risks, start=1):
+            reference = reference_by_key.get(item.pop("reference", None))
+            Risk.objects.create(procedure=procedure, order=order, reference=reference, **item)
+        for order, item in enumerate(phases, start=1):
+            steps = item.pop("steps", [])
+            phase = Phase.objects.create(procedure=procedure, order=order, **item)
+            PhaseStep.objects.bulk_create(
+                PhaseStep(phase=phase, order=n, **step) for n, step in enumerate(steps, start=1)
+            )
+        for name, model in CHILDREN.items():
+            model.objects.bulk_create(
+                model(procedure=procedure, order=n, **item)
+                for n, item in enumerate(children[name], start=1)
+            )
+        return [f"procedure “{procedure.title}”"]

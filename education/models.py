@@ -1,0 +1,508 @@
+"""Patient-education content, held as structured records rather than one text blob.
+
+A Procedure is the page; everything on it (sections, risks, phases, warning signs...)
+is an ordered child record, so editors change one fact in one place, the page renders
+each kind of block the same way everywhere, and a new procedure (a spinal cord
+stimulator, say) needs content, not code.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+ORDER_HELP = _("Lower numbers come first on the page.")
+
+# Anchors the procedure page uses itself (education.views.page_blocks); a section or
+# phase that took one would break the contents links.
+PAGE_ANCHORS = {
+    "top",
+    "main",
+    "contents",
+    "conditions",
+    "medicines",
+    "stages",
+    "risks",
+    "recovery",
+    "everyday-life",
+    "when-to-get-help",
+    "questions-and-answers",
+    "ask-your-doctor",
+    "words",
+    "sources",
+}
+
+
+def validate_anchor(value):
+    if value in PAGE_ANCHORS or value.startswith(("term-", "ref-", "cta-")):
+        raise ValidationError(
+            _("“%(value)s” is used by the page itself. Choose another anchor."),
+            params={"value": value},
+        )
+
+
+class ClinicSettings(models.Model):
+    """The clinic's name, numbers and hours, shown in the header, footer and calls to action.
+
+    A single row (pk=1) so editors change the phone number in one place.
+    """
+
+    name = models.CharField(_("clinic name"), max_length=120)
+    home_heading = models.CharField(
+        _("home page heading"),
+        max_length=150,
+        blank=True,
+        help_text=_("The big title on the home page."),
+    )
+    home_intro = models.TextField(
+        _("home page introduction"),
+        blank=True,
+        help_text=_("Two or three plain sentences: what the clinic treats and how it can help."),
+    )
+    phone = models.CharField(
+        _("main phone"),
+        max_length=30,
+        help_text=_("Shown on every page and used for the tap-to-call link."),
+    )
+    after_hours_phone = models.CharField(
+        _("after-hours phone"),
+        max_length=30,
+        blank=True,
+        help_text=_("For urgent pump problems when the clinic is closed."),
+    )
+    address = models.TextField(_("address"), blank=True)
+    hours = models.TextField(
+        _("opening hours"), blank=True, help_text=_("One line per day or range.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("clinic settings")
+        verbose_name_plural = _("clinic settings")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="clinic_settings_single_row"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls):
+        """The clinic's settings, or unsaved placeholders until an editor fills them in."""
+        return cls.objects.filter(pk=1).first() or cls(
+            pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE
+        )
+
+
+class GlossaryTerm(models.Model):
+    """A word patients may not know, explained once and linked from every page that uses it."""
+
+    term = models.CharField(_("term"), max_length=80, unique=True)
+    slug = models.SlugField(_("anchor"), max_length=80, unique=True)
+    definition = models.TextField(
+        _("definition"), help_text=_("One or two short sentences in everyday words.")
+    )
+
+    class Meta:
+        verbose_name = _("glossary term")
+        verbose_name_plural = _("glossary terms")
+        ordering = ["term"]
+
+    def __str__(self):
+        return self.term
+
+    def get_absolute_url(self):
+        return f"{reverse('education:glossary')}#{self.slug}"
+
+
+class ProcedureQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(status=Procedure.Status.PUBLISHED)
+
+
+class Procedure(models.Model):
+    """A treatment the clinic offers, and the page that explains it to patients."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft (hidden from the public)")
+        PUBLISHED = "published", _("Published")
+
+    title = models.CharField(_("title"), max_length=120)
+    slug = models.SlugField(
+        _("web address"),
+        max_length=80,
+        unique=True,
+        help_text=_("The last part of the page's address. Changing it breaks old links."),
+    )
+    summary = models.TextField(
+        _("summary"),
+        help_text=_("Two or three plain sentences: what it is and who it is for."),
+    )
+    hero_image = models.ImageField(_("main picture"), upload_to="procedures/", blank=True)
+    hero_image_alt = models.CharField(
+        _("picture description (alt text)"),
+        max_length=250,
+        blank=True,
+        help_text=_("Required when there is a picture: describe it for someone who cannot see it."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    reviewer_name = models.CharField(
+        _("reviewed by"),
+        max_length=120,
+        blank=True,
+        help_text=_("The doctor who checked this page, e.g. “the clinic's medical director”."),
+    )
+    reviewer_credentials = models.CharField(
+        _("reviewer credentials"), max_length=120, blank=True, help_text=_("For example: MD.")
+    )
+    last_reviewed = models.DateField(_("last reviewed"), null=True, blank=True)
+    next_review_due = models.DateField(_("next review due"), null=True, blank=True)
+    glossary_terms = models.ManyToManyField(
+        GlossaryTerm,
+        verbose_name=_("words explained on this page"),
+        blank=True,
+        related_name="procedures",
+        help_text=_("The first use of each word on the page links to its meaning."),
+    )
+    related = models.ManyToManyField(
+        "self", verbose_name=_("related pages"), blank=True, symmetrical=True
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ProcedureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("procedure")
+        verbose_name_plural = _("procedures")
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hero_image="") | ~Q(hero_image_alt=""),
+                name="procedure_image_has_alt_text",
+                violation_error_message=_("Describe the picture in the alt text field."),
+            ),
+            models.CheckConstraint(
+                condition=Q(next_review_due__isnull=True)
+                | Q(last_reviewed__isnull=True)
+                | Q(next_review_due__gt=models.F("last_reviewed")),
+                name="procedure_review_due_after_last_review",
+                violation_error_message=_("The next review must come after the last review."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("education:procedure_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    def risks_by_group(self):
+        """[(group label, [risks])] in the fixed group order, using prefetched risks."""
+        return _by_choice(self.risks.all(), "group", Risk.Group)
+
+    def warning_signs_by_urgency(self):
+        """[(urgency, [signs])], most urgent first, using prefetched signs."""
+        return _by_choice(self.warning_signs.all(), "urgency", WarningSign.Urgency)
+
+
+def _by_choice(items, attribute, choices):
+    groups = [(choice, [i for i in items if getattr(i, attribute) == choice]) for choice in choices]
+    return [(choice, members) for choice, members in groups if members]
+
+
+class ProcedureChild(models.Model):
+    """Common shape of the ordered content blocks on a procedure page."""
+
+    order = models.PositiveIntegerField(_("order"), default=0, help_text=ORDER_HELP)
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "pk"]
+
+
+class Reference(ProcedureChild):
+    """A source the page's facts come from, listed at the end of the page."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="references")
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=200, blank=True)
+    year = models.CharField(_("year"), max_length=20, blank=True)
+    url = models.URLField(_("web address"), blank=True)
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("reference")
+        verbose_name_plural = _("references")
+
+    def __str__(self):
+        return self.title
+
+
+class Section(ProcedureChild):
+    """A block of plain text with its own heading (what it is, how it works, benefits...)."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="sections")
+    heading = models.CharField(_("heading"), max_length=150)
+    anchor = models.SlugField(
+        _("anchor"),
+        max_length=60,
+        validators=[validate_anchor],
+        help_text=_("Used in the contents links: lowercase letters, numbers and dashes."),
+    )
+    body = models.TextField(_("text"), help_text=_("Leave an empty line between paragraphs."))
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "anchor"], name="section_anchor_unique_per_procedure"
+            )
+        ]
+
+    def __str__(self):
+        return self.heading
+
+
+class Condition(ProcedureChild):
+    """A condition the procedure may help."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="conditions")
+    name = models.CharField(_("condition"), max_length=150)
+    description = models.CharField(
+        _("short explanation"), max_length=300, blank=True, help_text=_("Optional, one sentence.")
+    )
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("condition it may help")
+        verbose_name_plural = _("conditions it may help")
+
+    def __str__(self):
+        return self.name
+
+
+class Medicine(ProcedureChild):
+    """A medicine used with the procedure, and how far it is approved for that use."""
+
+    class Approval(models.TextChoices):
+        APPROVED = "approved", _("FDA-approved")
+        OFF_LABEL = "off_label", _("Off-label (not FDA-approved for this use)")
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="medicines")
+    name = models.CharField(_("medicine"), max_length=100)
+    purpose = models.CharField(_("what it is for"), max_length=300)
+    approval = models.CharField(_("approval"), max_length=20, choices=Approval.choices)
+    approval_note = models.CharField(
+        _("approval note"),
+        max_length=300,
+        blank=True,
+        help_text=_("What exactly is approved, e.g. “Approved for spasticity, not for pain.”"),
+    )
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("medicine")
+        verbose_name_plural = _("medicines")
+
+    def __str__(self):
+        return self.name
+
+
+class Phase(ProcedureChild):
+    """A stage of treatment (the trial, the implant), described by the same attributes
+    so the page can set the stages side by side in one table."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="phases")
+    name = models.CharField(_("name"), max_length=80, help_text=_("For example: The trial."))
+    anchor = models.SlugField(
+        _("anchor"),
+        max_length=60,
+        validators=[validate_anchor],
+        help_text=_("Links to this stage's steps: lowercase letters, numbers and dashes."),
+    )
+    intro = models.TextField(_("introduction"), blank=True)
+    purpose = models.CharField(_("purpose"), max_length=300)
+    anesthesia = models.CharField(_("anesthesia"), max_length=300)
+    incisions = models.CharField(_("incisions"), max_length=300)
+    duration = models.CharField(_("how long it takes"), max_length=300)
+    afterwards = models.CharField(_("where you go after"), max_length=300)
+    next_step = models.CharField(_("what decides the next step"), max_length=300)
+    reversible = models.CharField(_("can it be undone"), max_length=300)
+
+    # The attributes compared side by side, in table order.
+    COMPARED_FIELDS = [
+        "purpose",
+        "anesthesia",
+        "incisions",
+        "duration",
+        "afterwards",
+        "next_step",
+        "reversible",
+    ]
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("phase")
+        verbose_name_plural = _("phases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "anchor"], name="phase_anchor_unique_per_procedure"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class PhaseStep(models.Model):
+    """One step of a phase, in the order it happens."""
+
+    phase = models.ForeignKey(Phase, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveIntegerField(_("order"), default=0, help_text=ORDER_HELP)
+    title = models.CharField(_("step"), max_length=150)
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        verbose_name = _("step")
+        verbose_name_plural = _("steps")
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.title
+
+
+class Risk(ProcedureChild):
+    """A risk or side effect, grouped by where it comes from, with a plain frequency."""
+
+    class Group(models.TextChoices):
+        SURGERY = "surgery", _("From the surgery")
+        DEVICE = "device", _("From the device")
+        MEDICINE = "medicine", _("From the medicine")
+        RARE = "rare", _("Rare but serious")
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="risks")
+    group = models.CharField(_("group"), max_length=20, choices=Group.choices)
+    name = models.CharField(_("risk"), max_length=150)
+    description = models.TextField(_("what it means"), blank=True)
+    frequency = models.CharField(
+        _("how often"),
+        max_length=150,
+        blank=True,
+        help_text=_("In plain words, only when a source gives it: “about 3 in 100 people”."),
+    )
+    reference = models.ForeignKey(
+        Reference,
+        verbose_name=_("source"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Where the frequency comes from (one of this page's references)."),
+    )
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("risk")
+        verbose_name_plural = _("risks")
+
+    def __str__(self):
+        return self.name
+
+
+class RecoveryRestriction(ProcedureChild):
+    """Something to avoid (or do) while healing, for how long, and why."""
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="recovery_restrictions"
+    )
+    period = models.CharField(
+        _("for how long"),
+        max_length=100,
+        help_text=_("For example: “6 to 8 weeks”. Steps with the same period are grouped."),
+    )
+    activity = models.CharField(_("activity"), max_length=200)
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("recovery restriction")
+        verbose_name_plural = _("recovery restrictions")
+
+    def __str__(self):
+        return self.activity
+
+
+class LivingTopic(ProcedureChild):
+    """Day-to-day life with the device: refills, alarms, battery, MRI, ID card, travel."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="living_topics")
+    title = models.CharField(_("topic"), max_length=150)
+    body = models.TextField(_("text"), help_text=_("Leave an empty line between paragraphs."))
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("living-with topic")
+        verbose_name_plural = _("living-with topics")
+
+    def __str__(self):
+        return self.title
+
+
+class WarningSign(ProcedureChild):
+    """A sign that needs help, with how fast to act. Urgency drives the box it goes in."""
+
+    class Urgency(models.TextChoices):
+        EMERGENCY = "emergency", _("Call 911 now")
+        TODAY = "today", _("Call the clinic today")
+        NEXT_VISIT = "next_visit", _("Mention it at your next visit")
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="warning_signs")
+    urgency = models.CharField(_("urgency"), max_length=20, choices=Urgency.choices)
+    sign = models.CharField(
+        _("sign"), max_length=200, help_text=_("Short and simple: one sign per line.")
+    )
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("warning sign")
+        verbose_name_plural = _("warning signs")
+
+    def __str__(self):
+        return self.sign
+
+
+class FAQ(ProcedureChild):
+    """A question patients often ask, with a short answer."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="faqs")
+    question = models.CharField(_("question"), max_length=200)
+    answer = models.TextField(_("answer"))
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("question and answer")
+        verbose_name_plural = _("questions and answers")
+
+    def __str__(self):
+        return self.question
+
+
+class DoctorQuestion(ProcedureChild):
+    """A question the patient can take to their doctor (printable list)."""
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="doctor_questions"
+    )
+    question = models.CharField(_("question"), max_length=200)
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("question to ask your doctor")
+        verbose_name_plural = _("questions to ask your doctor")
+
+    def __str__(self):
+        return self.question

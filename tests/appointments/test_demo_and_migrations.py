@@ -1,0 +1,62 @@
+"""The demo loader and the staff-groups data migration."""
+
+import importlib
+import io
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+
+from appointments.models import Request
+
+pytestmark = pytest.mark.django_db
+
+groups_migration = importlib.import_module("appointments.migrations.0002_staff_groups")
+
+
+def load_demo(settings):
+    settings.DEBUG = True
+    output = io.StringIO()
+    call_command("load_demo_requests", stdout=output)
+    return output.getvalue()
+
+
+def test_the_demo_loader_creates_one_login_per_role_and_prints_them(settings):
+    output = load_demo(settings)
+    users = get_user_model().objects
+    assert users.get(username="frontdesk").groups.get().name == "Front desk"
+    assert users.get(username="editor").groups.get().name == "Content editors"
+    assert users.get(username="admin").is_superuser
+    assert "frontdesk / frontdesk-local-only" in output
+    assert users.get(username="frontdesk").check_password("frontdesk-local-only")
+
+
+def test_the_demo_loader_creates_fake_requests_in_different_states_once(settings):
+    load_demo(settings)
+    load_demo(settings)
+    requests = Request.objects.all()
+    assert requests.count() == 6
+    assert set(requests.values_list("status", flat=True)) == set(Request.Status.values)
+    assert all(r.name.startswith("Test Patient") for r in requests)
+    assert requests.filter(urgent=True).exists()
+    assert requests.filter(possible_duplicate_of__isnull=False).exists()
+
+
+def test_the_demo_loader_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("load_demo_requests", stdout=io.StringIO())
+    assert not get_user_model().objects.filter(username="frontdesk").exists()
+
+
+def test_the_groups_migration_can_be_reversed_and_reapplied():
+    state = MigrationLoader(connection).project_state(("appointments", "0002_staff_groups"))
+    groups_migration.delete_groups(state.apps, None)
+    assert not Group.objects.filter(name__in=["Front desk", "Content editors"]).exists()
+    groups_migration.create_groups(state.apps, None)
+    front_desk = Group.objects.get(name="Front desk")
+    assert front_desk.permissions.filter(codename="export_request").exists()

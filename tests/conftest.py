@@ -1,0 +1,60 @@
+"""Shared test setup: safe settings and the four personas.
+
+Personas: anonymous (the plain `client`), a content editor, a front-desk user and a
+superuser. Staff personas belong to the groups the data migration creates, so the
+tests exercise the real permissions.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+
+
+@pytest.fixture(autouse=True)
+def _safe_settings(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_staff(django_user_model, username, group_name):
+    user = django_user_model.objects.create_user(
+        username=username, password="test-password-123", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def editor(db, django_user_model):
+    return make_staff(django_user_model, "editor", "Content editors")
+
+
+@pytest.fixture
+def front_desk(db, django_user_model):
+    return make_staff(django_user_model, "frontdesk", "Front desk")
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="admin", password="test-password-123", email="admin@clinic.example"
+    )
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def front_desk_client(client, front_desk):
+    client.force_login(front_desk)
+    return client
+
+
+@pytest.fixture
+def superuser_client(client, superuser):
+    client.force_login(superuser)
+    return client

@@ -1,0 +1,87 @@
+"""Small factories for education content."""
+
+import datetime
+
+from education.models import (
+    FAQ,
+    Condition,
+    DoctorQuestion,
+    GlossaryTerm,
+    LivingTopic,
+    Medicine,
+    Phase,
+    PhaseStep,
+    Procedure,
+    RecoveryRestriction,
+    Reference,
+    Risk,
+    Section,
+    WarningSign,
+)
+
+
+def make_procedure(slug="test-pump", status=Procedure.Status.PUBLISHED, **fields):
+    defaults = {
+        "title": "Test pump",
+        "summary": "A small pump that gives medicine.",
+        "reviewer_name": "Dr Example",
+        "reviewer_credentials": "MD",
+        "last_reviewed": datetime.date(2026, 1, 1),
+        "next_review_due": datetime.date(2027, 1, 1),
+    }
+    return Procedure.objects.create(slug=slug, status=status, **(defaults | fields))
+
+
+def fill_procedure(procedure, count):
+    """Give the procedure `count` records of every kind of child content."""
+    for n in range(count):
+        reference = Reference.objects.create(procedure=procedure, order=n, title=f"Source {n}")
+        Section.objects.create(
+            procedure=procedure, order=n, heading=f"Part {n}", anchor=f"part-{n}", body="Text."
+        )
+        Condition.objects.create(procedure=procedure, order=n, name=f"Condition {n}")
+        Medicine.objects.create(
+            procedure=procedure,
+            order=n,
+            name=f"Medicine {n}",
+            purpose="For pain.",
+            approval=Medicine.Approval.APPROVED,
+        )
+        phase = Phase.objects.create(
+            procedure=procedure,
+            order=n,
+            name=f"Stage {n}",
+            anchor=f"stage-{n}",
+            purpose="p",
+            anesthesia="a",
+            incisions="i",
+            duration="d",
+            afterwards="h",
+            next_step="n",
+            reversible="r",
+        )
+        PhaseStep.objects.create(phase=phase, order=n, title=f"Step {n}")
+        Risk.objects.create(
+            procedure=procedure,
+            order=n,
+            group=list(Risk.Group)[n % 4],
+            name=f"Risk {n}",
+            frequency="about 1 in 100",
+            reference=reference,
+        )
+        RecoveryRestriction.objects.create(
+            procedure=procedure, order=n, period=f"{n} weeks", activity=f"No lifting {n}"
+        )
+        LivingTopic.objects.create(procedure=procedure, order=n, title=f"Topic {n}", body="Text.")
+        WarningSign.objects.create(
+            procedure=procedure, order=n, urgency=list(WarningSign.Urgency)[n % 3], sign=f"Sign {n}"
+        )
+        FAQ.objects.create(procedure=procedure, order=n, question=f"Question {n}?", answer="Yes.")
+        DoctorQuestion.objects.create(procedure=procedure, order=n, question=f"Ask {n}?")
+        term = GlossaryTerm.objects.create(
+            term=f"{procedure.slug} word {n}",
+            slug=f"{procedure.slug}-word-{n}",
+            definition="A word.",
+        )
+        procedure.glossary_terms.add(term)
+    return procedure

@@ -1,0 +1,96 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from education.models import GlossaryTerm, Procedure
+
+pytestmark = pytest.mark.django_db
+
+EDUCATION_ADMINS = [model for model in admin.site._registry if model._meta.app_label == "education"]
+
+
+def admin_url(model, action, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{action}", args=args)
+
+
+@pytest.mark.parametrize("model", EDUCATION_ADMINS, ids=lambda m: m.__name__)
+def test_admin_changelist_search_add_and_change_pages_open(superuser_client, demo, model):
+    assert superuser_client.get(admin_url(model, "changelist")).status_code == 200
+    assert superuser_client.get(admin_url(model, "changelist"), {"q": "pump"}).status_code == 200
+    obj = model.objects.first()
+    assert obj is not None
+    assert superuser_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+    add = superuser_client.get(admin_url(model, "add"))
+    # Clinic settings is a single row: once it exists it can only be changed.
+    assert add.status_code == (403 if model._meta.model_name == "clinicsettings" else 200)
+
+
+def test_procedure_change_page_shows_the_reading_grade_and_a_view_on_site_link(
+    superuser_client, demo
+):
+    page = superuser_client.get(admin_url(Procedure, "change", demo.pk)).content.decode()
+    assert "Whole page" in page
+    assert "aim for 8 or lower" in page
+    assert 'class="viewsitelink"' in page
+
+
+def test_procedure_change_page_holds_every_kind_of_content_inline(superuser_client, demo):
+    page = superuser_client.get(admin_url(Procedure, "change", demo.pk)).content.decode()
+    for prefix in [
+        "sections",
+        "conditions",
+        "medicines",
+        "phases",
+        "risks",
+        "recovery_restrictions",
+        "living_topics",
+        "warning_signs",
+        "faqs",
+        "doctor_questions",
+        "references",
+    ]:
+        assert f'name="{prefix}-TOTAL_FORMS"' in page, prefix
+
+
+def test_an_editor_change_shows_on_the_public_page(editor_client, demo, client):
+    term = GlossaryTerm.objects.get(slug="catheter")
+    response = editor_client.post(
+        admin_url(GlossaryTerm, "change", term.pk),
+        {"term": "Catheter", "slug": "catheter", "definition": "A thin soft tube. Edited."},
+    )
+    assert response.status_code == 302
+    assert "A thin soft tube. Edited." in client.get("/glossary/").content.decode()
+
+
+def test_saving_a_picture_without_alt_text_shows_an_error_to_the_editor(superuser_client, demo):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buffer, "PNG")
+    form = superuser_client.get(admin_url(Procedure, "change", demo.pk)).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        hero_image=SimpleUploadedFile("pump.png", buffer.getvalue(), content_type="image/png"),
+        hero_image_alt="",
+        glossary_terms=[t.pk for t in demo.glossary_terms.all()],
+        related=[],
+    )
+    # Submit only the main form: mark every inline formset as empty and unchanged.
+    page = superuser_client.get(admin_url(Procedure, "change", demo.pk))
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for field in management:
+            data[field.html_name] = field.value()
+        for inline_form in formset.formset.forms:
+            for field in inline_form:
+                value = field.value()
+                if value is not None:
+                    data[field.html_name] = value
+    response = superuser_client.post(admin_url(Procedure, "change", demo.pk), data)
+    assert response.status_code == 200
+    assert "Describe the picture in the alt text field." in response.content.decode()
+    demo.refresh_from_db()
+    assert not demo.hero_image

@@ -1,0 +1,119 @@
+import io
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+from education import readability
+from education.models import ClinicSettings, GlossaryTerm, Procedure
+
+pytestmark = pytest.mark.django_db
+
+
+def load():
+    out = io.StringIO()
+    call_command("load_demo_content", stdout=out)
+    return out.getvalue()
+
+
+def education_counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in apps.get_app_config("education").get_models()
+    }
+
+
+def test_demo_loader_creates_a_complete_published_page_set():
+    load()
+    pump = Procedure.objects.published().get(slug="intrathecal-pain-pump")
+    for related in [
+        "sections",
+        "conditions",
+        "medicines",
+        "phases",
+        "risks",
+        "recovery_restrictions",
+        "living_topics",
+        "warning_signs",
+        "faqs",
+        "doctor_questions",
+        "references",
+        "glossary_terms",
+    ]:
+        assert getattr(pump, related).exists(), related
+    assert {risk.group for risk in pump.risks.all()} == {"surgery", "device", "medicine", "rare"}
+    assert {sign.urgency for sign in pump.warning_signs.all()} == {
+        "emergency",
+        "today",
+        "next_visit",
+    }
+    assert all(phase.steps.exists() for phase in pump.phases.all())
+    assert "555" in ClinicSettings.load().phone
+
+
+def test_running_the_demo_loader_twice_changes_nothing():
+    load()
+    before = education_counts()
+    assert "nothing changed" in load()
+    assert education_counts() == before
+
+
+def test_the_demo_loader_never_overwrites_edits_made_in_the_admin():
+    load()
+    pump = Procedure.objects.get(slug="intrathecal-pain-pump")
+    pump.summary = "Edited by the clinic."
+    pump.save()
+    pump.sections.first().delete()
+    clinic = ClinicSettings.load()
+    clinic.phone = "(555) 999-0000"
+    clinic.save()
+    term = GlossaryTerm.objects.get(slug="catheter")
+    term.definition = "Edited."
+    term.save()
+    sections = pump.sections.count()
+
+    load()
+
+    pump.refresh_from_db()
+    assert pump.summary == "Edited by the clinic."
+    assert pump.sections.count() == sections
+    assert ClinicSettings.load().phone == "(555) 999-0000"
+    assert GlossaryTerm.objects.get(slug="catheter").definition == "Edited."
+
+
+def test_demo_content_reads_at_us_grade_8_or_below():
+    load()
+    pump = Procedure.objects.get(slug="intrathecal-pain-pump")
+    assert readability.procedure_grade(pump) <= readability.TARGET_GRADE
+    too_hard = [
+        (readability.grade(block), block[:60])
+        for block in readability.prose_blocks(pump)
+        if readability.grade(block) > readability.TARGET_GRADE
+    ]
+    assert too_hard == []
+
+
+def test_demo_safety_boxes_read_simpler_still():
+    load()
+    pump = Procedure.objects.get(slug="intrathecal-pain-pump")
+    assert readability.grade(readability.safety_text(pump)) <= readability.SAFETY_TARGET_GRADE
+
+
+def test_demo_glossary_definitions_read_at_grade_8_or_below():
+    load()
+    too_hard = [
+        term.term
+        for term in GlossaryTerm.objects.all()
+        if readability.grade(term.definition) > readability.TARGET_GRADE
+    ]
+    assert too_hard == []
+
+
+def test_grade_measure_tells_hard_text_from_plain_text():
+    plain = "The pump is small. It sits under your skin. A nurse fills it."
+    hard = (
+        "Intrathecal administration of preservative-free morphine necessitates "
+        "comprehensive multidisciplinary evaluation, individualized titration and "
+        "meticulous longitudinal surveillance for respiratory depression."
+    )
+    assert readability.grade(plain) <= 4 < readability.TARGET_GRADE < readability.grade(hard)

@@ -1,0 +1,186 @@
+import re
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from education.models import Procedure
+from education.views import GlossaryView
+
+from .factories import fill_procedure, make_procedure
+
+pytestmark = pytest.mark.django_db
+
+PUMP_URL = "/procedures/intrathecal-pain-pump/"
+PUBLIC_URLS = ["/", "/procedures/", PUMP_URL, "/glossary/"]
+
+
+def html(response):
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_every_public_page_has_one_h1_a_skip_link_and_a_tap_to_call_link(client, demo, url):
+    page = html(client.get(url))
+    assert page.count("<h1") == 1
+    assert '<a class="skip-link" href="#main">' in page
+    assert '<main id="main"' in page
+    assert 'href="tel:5550100140"' in page
+
+
+@pytest.mark.parametrize("url", PUBLIC_URLS)
+def test_reading_a_page_sets_no_cookie(client, demo, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    assert not response.cookies
+
+
+def test_home_page_shows_what_the_clinic_treats_the_procedures_and_both_calls_to_action(
+    client, demo
+):
+    page = html(client.get("/"))
+    assert demo.get_absolute_url() in page
+    assert "/appointments/consultation/" in page
+    assert "/appointments/call-back/" in page
+    assert "Call (555) 010-0140" in page
+
+
+def test_procedure_list_shows_published_procedures_and_hides_drafts(client, demo):
+    make_procedure(slug="secret-draft", title="Secret draft", status=Procedure.Status.DRAFT)
+    page = html(client.get("/procedures/"))
+    assert "Intrathecal pain pump" in page
+    assert "Secret draft" not in page
+
+
+def test_procedure_page_shows_every_block_in_reading_order(client, demo):
+    page = html(client.get(PUMP_URL))
+    headings = [h for h in re.findall(r'<h2 id="([^"]+)"', page) if not h.startswith("cta-")]
+    assert headings[:2] == ["contents", "what-it-is"]
+    fixed = [
+        "conditions",
+        "medicines",
+        "stages",
+        "risks",
+        "recovery",
+        "everyday-life",
+        "when-to-get-help",
+        "questions-and-answers",
+        "ask-your-doctor",
+        "words",
+        "sources",
+    ]
+    assert [h for h in headings if h in fixed] == fixed
+
+
+def test_every_contents_link_leads_to_a_heading_on_the_page(client, demo):
+    page = html(client.get(PUMP_URL))
+    contents = page.split('<nav class="contents"')[1].split("</nav>")[0]
+    targets = re.findall(r'href="#([^"]+)"', contents)
+    assert len(targets) >= 12
+    for target in targets:
+        assert f'id="{target}"' in page
+
+
+def test_procedure_page_shows_the_review_line_and_references(client, demo):
+    page = html(client.get(PUMP_URL))
+    assert "Reviewed by:" in page
+    assert 'Last reviewed: <time datetime="2026-11-01">' in page
+    assert "Next review due:" in page
+    for reference in demo.references.all():
+        assert f'id="ref-{reference.pk}"' in page
+
+
+def test_procedure_page_compares_the_trial_and_the_implant_side_by_side(client, demo):
+    page = html(client.get(PUMP_URL))
+    table = page.split('<table class="compare">')[1].split("</table>")[0]
+    assert '<th scope="col">The trial</th>' in table
+    assert "Can it be undone" in table
+    assert table.count('<th scope="row">') == 7
+
+
+def test_when_to_get_help_boxes_say_their_urgency_in_words(client, demo):
+    page = html(client.get(PUMP_URL))
+    for label in ["Call 911 now", "Call the clinic today", "Mention it at your next visit"]:
+        assert label in page
+    assert 'href="tel:911"' in page
+
+
+def test_risk_frequencies_link_to_their_source(client, demo):
+    risk = demo.risks.exclude(reference=None).first()
+    page = html(client.get(PUMP_URL))
+    assert risk.frequency in page
+    assert f'href="#ref-{risk.reference.pk}"' in page
+
+
+def test_glossary_words_link_once_to_their_explanation_on_the_page(client, demo):
+    page = html(client.get(PUMP_URL))
+    assert page.count('href="#term-catheter"') == 1
+    assert 'id="term-catheter"' in page
+
+
+def test_procedure_page_links_to_both_forms_with_the_procedure_preselected(client, demo):
+    page = html(client.get(PUMP_URL))
+    assert "/appointments/consultation/?procedure=intrathecal-pain-pump" in page
+    assert "/appointments/call-back/" in page
+
+
+def test_glossary_page_lists_every_term_with_an_anchor(client, demo):
+    page = html(client.get("/glossary/"))
+    for term in demo.glossary_terms.all():
+        assert f'id="{term.slug}"' in page
+
+
+def test_a_draft_is_not_found_for_the_public(client):
+    make_procedure(slug="draft", status=Procedure.Status.DRAFT)
+    assert client.get("/procedures/draft/").status_code == 404
+
+
+def test_a_draft_is_not_found_for_staff_who_cannot_edit_procedures(client, django_user_model):
+    make_procedure(slug="draft", status=Procedure.Status.DRAFT)
+    client.force_login(django_user_model.objects.create_user("viewer", is_staff=True))
+    assert client.get("/procedures/draft/").status_code == 404
+
+
+def test_an_editor_can_preview_a_draft_with_a_draft_banner(client, django_user_model):
+    make_procedure(slug="draft", status=Procedure.Status.DRAFT)
+    user = django_user_model.objects.create_user("writer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_procedure"))
+    client.force_login(user)
+    response = client.get("/procedures/draft/")
+    assert response.status_code == 200
+    assert "Draft preview" in html(response)
+
+
+def test_unknown_pages_get_the_sites_own_404_page(client, demo):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert "We could not find that page" in html(response)
+    assert 'href="tel:5550100140"' in html(response)
+
+
+def test_a_server_error_shows_the_sites_error_page_without_details(client, settings, monkeypatch):
+    settings.CLINIC_PHONE = "(555) 010-0140"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(GlossaryView, "get", broken)
+    client.raise_request_exception = False
+    response = client.get("/glossary/")
+    assert response.status_code == 500
+    page = html(response)
+    assert "Something went wrong on our side" in page
+    assert 'href="tel:5550100140"' in page
+    assert "secret internal detail" not in page
+
+
+def test_procedure_page_query_count_does_not_grow_with_content(client):
+    small = fill_procedure(make_procedure(slug="small"), 5)
+    large = fill_procedure(make_procedure(slug="large"), 50)
+    counts = []
+    for procedure in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(procedure.get_absolute_url()).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
