@@ -184,3 +184,12 @@ def test_procedure_page_query_count_does_not_grow_with_content(client):
             assert client.get(procedure.get_absolute_url()).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_procedure_with_little_content_shows_no_empty_blocks(client):
+    """A new procedure (a spinal cord stimulator, say) needs content, not code."""
+    procedure = make_procedure(slug="stimulator", title="Spinal cord stimulator")
+    page = html(client.get(procedure.get_absolute_url()))
+    headings = re.findall(r'<h2 id="([^"]+)"', page)
+    assert [h for h in headings if not h.startswith("cta-")] == ["contents", "sources"]
+    assert "Spinal cord stimulator" in page
