@@ -4,9 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint format lock demo
+.PHONY: run test install lint format lock demo chromium
 
 # Serve the local demo on http://127.0.0.1:8000 (DEBUG on: never for production).
 run: demo
@@ -18,9 +19,16 @@ demo: install
 	DEBUG=true $(MANAGE) load_demo_content
 	DEBUG=true $(MANAGE) load_demo_requests
 
-# The whole test suite.
-test: install
+# The whole test suite, browser tests included.
+test: install chromium
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's Chromium; install it when it is missing.
+chromium:
+	@command -v chromium >/dev/null || { \
+		echo "Installing Chromium for the browser tests (apt-get)..."; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .

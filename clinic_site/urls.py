@@ -3,11 +3,15 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from . import views
+
 admin.site.site_header = _("Clinic staff")
 admin.site.site_title = _("Clinic staff")
 admin.site.index_title = _("Work and content")
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on every page that names no icon (the admin).
+    path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("appointments/", include("appointments.urls")),
     path("", include("education.urls")),

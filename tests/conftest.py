@@ -5,7 +5,10 @@ superuser. Staff personas belong to the groups the data migration creates, so th
 tests exercise the real permissions.
 """
 
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 
 
@@ -17,11 +20,20 @@ def _safe_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def staff_group(name):
+    """The group the data migration made. Transactional (browser) tests empty every
+    table after each test, so the migration's own function makes them again."""
+    if not Group.objects.filter(name=name).exists():
+        migration = importlib.import_module("appointments.migrations.0002_staff_groups")
+        migration.create_groups(django_apps, None)
+    return Group.objects.get(name=name)
+
+
 def make_staff(django_user_model, username, group_name):
     user = django_user_model.objects.create_user(
         username=username, password="test-password-123", is_staff=True
     )
-    user.groups.add(Group.objects.get(name=group_name))
+    user.groups.add(staff_group(group_name))
     return user
 
 

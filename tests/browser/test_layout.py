@@ -1,0 +1,144 @@
+"""Phones, zoom and print: every page reads on a 320 px screen, at 200% and on paper."""
+
+import io
+import re
+import unicodedata
+
+import pytest
+from pypdf import PdfReader
+
+from education.models import ClinicSettings, Procedure
+
+from .conftest import ARTIFACTS, DESKTOP, PHONE, PUMP, SMALL_PHONE
+from .pages import PUBLIC_PAGES, reach
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+# Every element that shows text, with its size and whether it sticks out sideways or
+# is cut off by a parent that hides overflow. Visually hidden elements (1 px boxes,
+# the honeypot) are not read by sight and are left out.
+LAYOUT = """() => {
+    const width = document.documentElement.clientWidth;
+    const small = [], outside = [], clipped = [];
+    for (const el of document.body.querySelectorAll("*")) {
+        const style = getComputedStyle(el);
+        const rect = el.getBoundingClientRect();
+        if (rect.width <= 1 || rect.height <= 1 || style.visibility === "hidden") continue;
+        const ownText = [...el.childNodes].some(
+            n => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+        const label = el.tagName + "." + el.className + ": "
+            + (el.textContent || "").trim().slice(0, 40);
+        if (ownText && parseFloat(style.fontSize) < 16) small.push(label + " " + style.fontSize);
+        if (rect.right > width + 1 || rect.left < -1) outside.push(label);
+        const hides = ["hidden", "clip"].includes(style.overflowX);
+        if (hides && el.scrollWidth > el.clientWidth + 1) clipped.push(label);
+    }
+    return {
+        scrollWidth: document.documentElement.scrollWidth, width,
+        small, outside, clipped,
+    };
+}"""
+
+
+@pytest.fixture(autouse=True)
+def _no_timing_trap(settings):
+    settings.REQUEST_MIN_FILL_SECONDS = 0
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_at_320_px_no_page_scrolls_sideways_and_text_is_at_least_16_px(open_page, demo, name):
+    page = open_page(viewport=SMALL_PHONE).page
+    reach(page, name)
+    layout = page.evaluate(LAYOUT)
+    assert layout["scrollWidth"] <= layout["width"], layout["outside"]
+    assert layout["outside"] == []
+    assert layout["small"] == []
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_at_200_percent_zoom_nothing_is_cut_off(open_page, demo, name):
+    # 200% zoom on a 1280 x 900 window leaves a 640 x 450 CSS-pixel viewport.
+    page = open_page(viewport={"width": 640, "height": 450}, device_scale_factor=2).page
+    reach(page, name)
+    layout = page.evaluate(LAYOUT)
+    assert layout["scrollWidth"] <= layout["width"], layout["outside"]
+    assert layout["outside"] == []
+    assert layout["clipped"] == []
+
+
+def test_the_contents_links_move_to_their_sections(open_page, demo):
+    page = open_page(viewport=PHONE).page
+    page.goto(PUMP)
+    links = page.locator("nav.contents a")
+    targets = [
+        href.lstrip("#")
+        for href in links.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    ]
+    assert len(targets) >= 12
+    for target in targets:
+        page.goto(PUMP)
+        page.click(f'nav.contents a[href="#{target}"]')
+        page.wait_for_function(f"location.hash === '#{target}'")
+        top = page.evaluate(f"document.getElementById('{target}').getBoundingClientRect().top")
+        assert -2 <= top < PHONE["height"] / 2, (target, top)
+
+
+def test_the_comparison_table_and_risk_lists_read_on_a_small_phone(open_page, demo):
+    page = open_page(viewport=SMALL_PHONE).page
+    page.goto(PUMP)
+    width = page.evaluate("document.documentElement.clientWidth")
+    cells = page.locator("table.compare tbody td")
+    assert cells.count() == 14
+    for box in cells.evaluate_all("els => els.map(e => e.getBoundingClientRect().toJSON())"):
+        assert box["left"] >= 0 and box["right"] <= width
+        assert box["width"] >= width * 0.7  # one phase per line, not squeezed columns
+    # Each stacked cell says which stage it describes.
+    first = cells.first.evaluate("e => getComputedStyle(e, '::before').content")
+    assert "The trial" in first
+    risks = page.locator(".risk")
+    assert risks.count() == Procedure.objects.get().risks.count()
+    for box in risks.evaluate_all("els => els.map(e => e.getBoundingClientRect().toJSON())"):
+        assert box["right"] <= width
+
+
+def test_the_printed_procedure_page_is_a_clean_handout(page, demo):
+    page.goto(PUMP)
+    pdf = PdfReader(io.BytesIO(page.pdf(format="Letter", print_background=False)))
+    # NFKC turns the PDF's ligatures (the "fi" in "Benefits") back into letters.
+    text = " ".join(p.extract_text() for p in pdf.pages)
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text))
+    procedure = Procedure.objects.get()
+
+    def printed(words):
+        return re.sub(r"\s+", " ", words) in text
+
+    for section in procedure.sections.all():
+        assert printed(section.heading)
+        assert printed(section.body.split(".")[0])
+    for risk in procedure.risks.all():
+        assert printed(risk.name)
+    assert printed(procedure.faqs.last().question)
+    assert printed(procedure.doctor_questions.last().question)
+    assert printed("Reviewed by: The clinic's medical director, MD.")
+    assert printed("Next review due:")
+    assert printed(ClinicSettings.load().phone)
+    for chrome in [
+        "Skip to main content",
+        "On this page",
+        "Back to top",
+        "Request a visit",
+        "Talk to us",
+    ]:
+        assert not printed(chrome), chrome
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_screenshots_of_every_public_page(open_page, demo, viewport):
+    """Pictures for people to look at; the folder is printed at the end of the run."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name in PUBLIC_PAGES:
+        page = open_page(viewport=viewport).page
+        reach(page, name)
+        path = ARTIFACTS / f"{name}-{viewport['width']}x{viewport['height']}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 5_000

@@ -1,0 +1,154 @@
+"""Patients' browsers talk to this site only, keep no cookies for reading, and log no errors."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from appointments.models import Request
+from education.models import Procedure
+from tests.appointments.factories import make_request
+from tests.conftest import make_staff
+
+from .pages import PUBLIC_PAGES, reach
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+READING_PAGES = ["home", "procedure-list", "procedure", "glossary", "not-found"]
+PASSWORD = "test-password-123"
+
+
+@pytest.fixture(autouse=True)
+def _no_timing_trap(settings):
+    settings.REQUEST_MIN_FILL_SECONDS = 0
+
+
+def log_in(page, username):
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click('input[type="submit"]')
+    assert "/admin/login/" not in page.url
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_every_request_a_public_page_makes_goes_to_the_sites_own_host(
+    open_page, live_server, demo, name
+):
+    tab = open_page()
+    reach(tab.page, name)
+    own = urlsplit(live_server.url).netloc
+    others = [url for url in tab.requests if urlsplit(url).netloc != own]
+    assert others == []
+    assert len(tab.requests) >= 2  # the page and its stylesheet at least
+
+
+def test_reading_pages_sets_no_cookie(open_page, demo):
+    tab = open_page()
+    for name in READING_PAGES:
+        reach(tab.page, name)
+    assert tab.page.context.cookies() == []
+
+
+@pytest.mark.parametrize("name", PUBLIC_PAGES)
+def test_public_pages_have_a_strict_csp_and_log_no_console_errors(open_page, demo, name):
+    tab = open_page()
+    responses = []
+    tab.page.on("response", lambda r: r.request.resource_type == "document" and responses.append(r))
+    reach(tab.page, name)
+    policy = responses[-1].headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert tab.errors == []
+
+
+STAFF_PAGES = {
+    "Front desk": [
+        "/admin/",
+        "/admin/appointments/request/",
+        "/admin/appointments/request/?status__exact=closed",
+        "/admin/appointments/request/{request}/change/",
+        "/admin/education/procedure/",
+    ],
+    "Content editors": [
+        "/admin/",
+        "/admin/education/procedure/",
+        "/admin/education/procedure/{procedure}/change/",
+        "/admin/education/procedure/add/",
+        "/admin/education/phase/",
+        "/admin/education/glossaryterm/",
+        "/admin/education/clinicsettings/",
+    ],
+}
+
+
+@pytest.mark.parametrize("group", STAFF_PAGES)
+def test_admin_pages_each_role_uses_log_no_console_errors(
+    open_page, demo, group, django_user_model
+):
+    user = make_staff(django_user_model, f"browser-{group.split()[0].lower()}", group)
+    ids = {"request": make_request().pk, "procedure": Procedure.objects.get().pk}
+    tab = open_page()
+    log_in(tab.page, user.username)
+    for url in STAFF_PAGES[group]:
+        response = tab.page.goto(url.format(**ids))
+        assert response.status == 200, url
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert tab.errors == []
+
+
+def test_a_full_journey_from_request_to_booking_and_a_content_fix(
+    open_page, live_server, demo, django_user_model
+):
+    older = make_request(name="Test Patient Older")
+
+    # A patient with a beeping pump asks for a call back.
+    patient = open_page().page
+    patient.goto("/")
+    patient.click("text=Ask us to call you")
+    for name in ["safety_fever", "safety_breathing", "safety_withdrawal"]:
+        patient.check(f'input[name="{name}"][value="no"]')
+    patient.check('input[name="safety_pump_alarm"][value="yes"]')
+    patient.fill("#id_name", "Test Patient Journey")
+    patient.fill("#id_phone", "(202) 555-0145")
+    patient.check('input[name="preferred_time"][value="morning"]')
+    patient.fill("#id_reason", "My pump is beeping.")
+    with patient.expect_navigation():
+        patient.click("#submit-id-send")
+    assert "Do not wait for us to call you" in patient.content()
+    reference = patient.locator(".reference").inner_text().strip()
+
+    # The front desk finds it at the top of the queue, logs a call and books it.
+    desk_user = make_staff(django_user_model, "journey-desk", "Front desk")
+    desk = open_page().page
+    log_in(desk, desk_user.username)
+    desk.goto("/admin/appointments/request/")
+    first_row = desk.locator("#result_list tbody tr").first
+    assert reference in first_row.inner_text()
+    assert older.reference in desk.locator("#result_list tbody tr").nth(1).inner_text()
+    first_row.locator("th a, td a").first.click()
+    desk.wait_for_load_state()
+    desk.select_option("#id_attempts-0-outcome", "reached")
+    desk.fill("#id_attempts-0-notes", "Booked a visit for Monday.")
+    desk.select_option("#id_status", "scheduled")
+    with desk.expect_navigation():
+        desk.click('input[name="_save"]')
+    saved = Request.objects.get(reference=reference)
+    assert saved.status == Request.Status.SCHEDULED
+    assert saved.attempts.get().outcome == "reached"
+    assert saved.urgent
+
+    # A content editor rewords a risk; the public page shows it at once.
+    editor_user = make_staff(django_user_model, "journey-editor", "Content editors")
+    editor = open_page().page
+    log_in(editor, editor_user.username)
+    procedure = Procedure.objects.get()
+    editor.goto(f"/admin/education/procedure/{procedure.pk}/change/")
+    new_wording = "Any surgery can let germs in. We give you medicine to help prevent this."
+    editor.fill("#id_risks-0-description", new_wording)
+    with editor.expect_navigation():
+        editor.click('input[name="_save"]')
+    assert procedure.risks.first().description == new_wording
+    reader = open_page().page
+    reader.goto(procedure.get_absolute_url())
+    assert new_wording in reader.content()
