@@ -12,6 +12,7 @@ admin.site.index_title = _("Work and content")
 urlpatterns = [
     # Browsers ask for /favicon.ico on every page that names no icon (the admin).
     path("favicon.ico", views.favicon),
+    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("appointments/", include("appointments.urls")),
     path("", include("education.urls")),
