@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "clinic_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -245,6 +246,12 @@ CONTENT_SECURITY_POLICY = {
 # Security. Production (DEBUG off) is served over HTTPS only.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Powerful browser features this site never uses, switched off for every page.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
@@ -260,8 +267,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "{asctime} {levelname} {name} {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"withhold_messages": {"()": "clinic_site.logging.WithholdExceptionMessages"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["withhold_messages"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # Replaces Django's default handlers, including the admin error emails, which
+    # would carry the submitted form.
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # Abuse limits: public form rate limits and the admin login lockout (django-axes).
@@ -269,3 +286,8 @@ LOGGING = {
 # Staff sign-in: two-factor (django-otp, TOTP) and session lifetime.
 
 # Data safety: retention of closed requests and backups.
+# `manage.py purge_requests` deletes a closed request, with its call log and history,
+# once nothing has happened to it for this many days.
+REQUEST_RETENTION_DAYS = int(env("REQUEST_RETENTION_DAYS", "90"))
+# Where `manage.py backup` writes (keep it on an encrypted disk: backups hold health data).
+BACKUP_DIR = Path(env("BACKUP_DIR", str(BASE_DIR / "backups")))

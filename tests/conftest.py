@@ -6,10 +6,12 @@ tests exercise the real permissions.
 """
 
 import importlib
+import io
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +72,12 @@ def front_desk_client(client, front_desk):
 def superuser_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+@pytest.fixture
+def demo(db):
+    """The demo page set, as `make run` loads it; returns the pump procedure."""
+    from education.models import Procedure
+
+    call_command("load_demo_content", stdout=io.StringIO())
+    return Procedure.objects.get(slug="intrathecal-pain-pump")
