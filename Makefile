@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint format lock demo chromium
+.PHONY: run test install lint format lock demo chromium serve loadtest postgres-test
 
 # Serve the local demo on http://127.0.0.1:8000 (DEBUG on: never for production).
 run: demo
@@ -22,6 +22,36 @@ demo: install
 # The whole test suite, browser tests included.
 test: install chromium
 	$(BIN)/python -m pytest
+
+# The whole suite against a throwaway PostgreSQL cluster on 127.0.0.1 (installs
+# Debian's postgresql when missing; the cluster is deleted afterwards).
+postgres-test: install chromium
+	scripts/with-postgres.sh $(BIN)/python -m pytest
+
+# Production: static files, then gunicorn with gunicorn.conf.py (DEBUG off unless set).
+# Needs the production settings in the environment (see .env.example and README).
+serve: install
+	@missing=""; \
+	for name in SECRET_KEY ALLOWED_HOSTS DATABASE_URL; do \
+		[ -n "$${!name:-}" ] || missing="$$missing $$name"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make serve is for production: set$$missing in the environment (see .env.example)." >&2; \
+		echo "For the local demo, use make run." >&2; \
+		exit 1; \
+	fi; \
+	case "$${DEBUG:-false}" in [Ff]alse|0|no|off|"") ;; *) \
+		echo "make serve refuses DEBUG=$$DEBUG: production runs with DEBUG=false." >&2; \
+		exit 1;; \
+	esac
+	DEBUG=$${DEBUG:-false} $(MANAGE) collectstatic --noinput
+	DEBUG=$${DEBUG:-false} exec $(BIN)/gunicorn --config gunicorn.conf.py
+
+# Load and crash test (gunicorn on 127.0.0.1, 1000 submissions from 64 clients, then
+# kill -9 mid-load): on SQLite, then on a throwaway PostgreSQL cluster.
+loadtest: install
+	$(BIN)/python scripts/loadtest.py --database sqlite
+	scripts/with-postgres.sh $(BIN)/python scripts/loadtest.py --database postgres
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
 chromium:

@@ -5,6 +5,7 @@ each lists its own fields. Messages say what to do, in plain words.
 """
 
 import logging
+import re
 import time
 
 from crispy_forms.helper import FormHelper
@@ -34,6 +35,23 @@ SAFETY_FIELDS = [
     "safety_withdrawal",
 ]
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+# Characters nobody types into a one-line box: control characters (line breaks and tabs
+# too) and the invisible marks that reverse how text is shown (they can disguise a name
+# in the admin). The reason box may keep its line breaks and tabs.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARACTERS_IN_TEXT = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def refuse_control_characters(value, pattern=CONTROL_CHARACTERS):
+    if pattern.search(value or ""):
+        raise forms.ValidationError(
+            _("This has a hidden character we cannot use. Please type it again."),
+            code="control_character",
+        )
+    return value
 
 
 def _is_yes(value):
@@ -125,14 +143,21 @@ class RequestForm(forms.ModelForm):
     def trap_fields(self):
         return [Div(HONEYPOT, css_class="form-trap", hidden=True), "started"]
 
+    def clean_phone(self):
+        # The phone box reads the number out of what was typed; refuse hidden characters
+        # in what was typed, not only in the number.
+        refuse_control_characters(self.data.get(self.add_prefix("phone"), ""))
+        return self.cleaned_data["phone"]
+
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
+        name = " ".join(refuse_control_characters(self.cleaned_data["name"]).split())
         if len(name) < 2:
             raise forms.ValidationError(_("Enter your name."), code="short")
         return name
 
     def clean_reason(self):
-        return self.cleaned_data["reason"].strip()
+        reason = self.cleaned_data["reason"].strip()
+        return refuse_control_characters(reason, CONTROL_CHARACTERS_IN_TEXT)
 
     def clean_started(self):
         """A form shown more than REQUEST_FORM_MAX_AGE_HOURS ago asks to be sent again.
@@ -337,13 +362,14 @@ class ConsultationRequestForm(RequestForm):
         )
 
     def clean_email(self):
-        return BaseUserManager.normalize_email(self.cleaned_data["email"].strip())
+        email = refuse_control_characters(self.cleaned_data["email"].strip())
+        return BaseUserManager.normalize_email(email)
 
     def clean_language(self):
-        return " ".join(self.cleaned_data["language"].split())
+        return " ".join(refuse_control_characters(self.cleaned_data["language"]).split())
 
     def clean_referring_doctor(self):
-        return " ".join(self.cleaned_data["referring_doctor"].split())
+        return " ".join(refuse_control_characters(self.cleaned_data["referring_doctor"]).split())
 
     def clean(self):
         cleaned = super().clean()

@@ -301,3 +301,31 @@ class RequestEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} ({timezone.localtime(self.at):%Y-%m-%d %H:%M})"
+
+
+class RateLimitCounter(models.Model):
+    """How many times one client sent one public form in one time window (see ratelimit.py).
+
+    A row per (form, client, window), counted up in the database so every web worker
+    sees the same number. `client` is a keyed hash of the address, never the address:
+    an IP address is personal data. Rows of ended windows are deleted as new ones start.
+    """
+
+    scope = models.CharField(_("form"), max_length=40)
+    client = models.CharField(_("client (keyed hash)"), max_length=64)
+    window_start = models.DateTimeField(_("window start"))
+    count = models.PositiveIntegerField(_("sends"), default=0)
+
+    class Meta:
+        verbose_name = _("rate limit counter")
+        verbose_name_plural = _("rate limit counters")
+        ordering = ["-window_start", "scope"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "client", "window_start"], name="ratelimit_counter_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["window_start"], name="ratelimit_window_idx")]
+
+    def __str__(self):
+        return f"{self.scope} {self.window_start:%Y-%m-%d %H:%M}: {self.count}"

@@ -10,6 +10,7 @@ from django.views.generic import FormView, TemplateView
 from . import services
 from .forms import CallBackRequestForm, ConsultationRequestForm
 from .models import Request
+from .ratelimit import RateLimitMixin
 from .references import new_reference
 
 logger = logging.getLogger(__name__)
@@ -20,13 +21,21 @@ def redirect_to_thanks(reference, urgent):
     return redirect(name, reference=reference)
 
 
-class RequestFormView(FormView):
-    """Shows a request form; on a valid send, saves it and redirects to the confirmation."""
+class RequestFormView(RateLimitMixin, FormView):
+    """Shows a request form; on a valid send, saves it and redirects to the confirmation.
+
+    Sends are rate limited per client address and form (ratelimit.py); reading is not.
+    """
 
     template_name = "appointments/request_form.html"
+    # PUT, PATCH and DELETE get 405 (FormView would treat PUT as a send).
+    http_method_names = ["get", "post", "head", "options"]
     kind = None
     title = ""
     intro = ""
+
+    def get_rate_limit_scope(self):
+        return f"form:{self.kind}"
 
     def post(self, request, *args, **kwargs):
         form = self.get_form()

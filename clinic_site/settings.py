@@ -68,18 +68,24 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "education",
     "appointments",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "clinic_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and users: a cached public page needs neither, nor the database.
+    "education.cache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Staff who have not typed their two-factor code reach no admin page (needs
+    # request.user.is_verified() from the line above).
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -133,6 +139,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Caches. "pages" holds rendered public pages (education/cache.py): a folder on disk,
+# so every worker on the server shares it and one content change empties it for all.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "pages": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env("PAGE_CACHE_DIR", str(BASE_DIR / ".cache" / "pages")),
+        "TIMEOUT": 24 * 60 * 60,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -257,6 +275,8 @@ SESSION_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Monitors may ask the app server directly, over plain http.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -282,8 +302,56 @@ LOGGING = {
 }
 
 # Abuse limits: public form rate limits and the admin login lockout (django-axes).
+# Each public form takes this many sends per client address per window; more get the
+# "too many tries" page (HTTP 429). Counted in the database (appointments/ratelimit.py),
+# which stores a keyed hash of the address, never the address.
+REQUEST_RATE_LIMIT = int(env("REQUEST_RATE_LIMIT", "10"))
+REQUEST_RATE_LIMIT_WINDOW_MINUTES = int(env("REQUEST_RATE_LIMIT_WINDOW_MINUTES", "60"))
+# Proxies in front of the site that add to X-Forwarded-For (0: none, so the header is
+# ignored). The client is the right-most address those proxies did not write.
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+# Larger request bodies get HTTP 400. The public forms send about 2 KB; the biggest
+# admin page (a full procedure with its inlines) about 35 KB and 700 fields. Uploaded
+# pictures do not count (FILE_UPLOAD_MAX_MEMORY_SIZE governs those).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+# Staff sign-in lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# user name from one address, that pair waits AXES_COOLOFF_MINUTES; a right password
+# clears the count. Attempts are kept in the database only for the cool-off; successful
+# sign-ins (user name, address, browser) are kept in axes' access log for the security
+# audit (clear old ones with `manage.py axes_reset_logs --age <days>`).
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = int(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours, as axes reads a float
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Tries while locked out do not restart the wait, so "wait 15 minutes" stays true.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "appointments.ratelimit.client_ip"
+AXES_USERNAME_CALLABLE = "appointments.ratelimit.login_username"
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 100
 
 # Staff sign-in: two-factor (django-otp, TOTP) and session lifetime.
+# With STAFF_TWO_FACTOR_REQUIRED on, staff type a 6-digit code from an authenticator app
+# after their password before any admin page opens (accounts.middleware). Unset or
+# empty: on when DEBUG is off, off in the local demo.
+STAFF_TWO_FACTOR_REQUIRED = (
+    env_bool("STAFF_TWO_FACTOR_REQUIRED", not DEBUG)
+    if env("STAFF_TWO_FACTOR_REQUIRED").strip()
+    else not DEBUG
+)
+# The name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = CLINIC_NAME
+# The TOTP device admin never shows a secret key again: a reset means a new set-up.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# A staff session ends after SESSION_IDLE_MINUTES without a request (each request
+# restarts the clock) and when the browser closes. Public pages make no session.
+SESSION_COOKIE_AGE = 60 * int(env("SESSION_IDLE_MINUTES", "30"))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Data safety: retention of closed requests and backups.
 # `manage.py purge_requests` deletes a closed request, with its call log and history,

@@ -13,6 +13,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on every page that names no icon (the admin).
     path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
+    path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("appointments/", include("appointments.urls")),
     path("", include("education.urls")),

@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import readability
+from .audit import ContentAuditMixin
 from .models import (
     FAQ,
     ClinicSettings,
@@ -102,7 +103,7 @@ class ReferenceInline(OrderedTabularInline):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(admin.ModelAdmin):
+class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
     list_display = ["title", "status", "last_reviewed", "next_review_due", "updated_at"]
     list_filter = ["status"]
     search_fields = ["title", "summary"]
@@ -188,7 +189,7 @@ class PhaseStepInline(OrderedTabularInline):
 
 
 @admin.register(Phase)
-class PhaseAdmin(admin.ModelAdmin):
+class PhaseAdmin(ContentAuditMixin, admin.ModelAdmin):
     list_display = ["name", "procedure", "order"]
     list_filter = ["procedure"]
     list_select_related = ["procedure"]
@@ -198,14 +199,14 @@ class PhaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(GlossaryTerm)
-class GlossaryTermAdmin(admin.ModelAdmin):
+class GlossaryTermAdmin(ContentAuditMixin, admin.ModelAdmin):
     list_display = ["term", "definition"]
     search_fields = ["term", "definition"]
     prepopulated_fields = {"slug": ["term"]}
 
 
 @admin.register(ClinicSettings)
-class ClinicSettingsAdmin(admin.ModelAdmin):
+class ClinicSettingsAdmin(ContentAuditMixin, admin.ModelAdmin):
     list_display = ["name", "phone", "after_hours_phone"]
     fieldsets = [
         (None, {"fields": ["name", "phone", "after_hours_phone", "address", "hours"]}),

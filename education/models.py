@@ -7,6 +7,7 @@ stimulator, say) needs content, not code.
 """
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -95,10 +96,19 @@ class ClinicSettings(models.Model):
 
     @classmethod
     def load(cls):
-        """The clinic's settings, or unsaved placeholders until an editor fills them in."""
-        return cls.objects.filter(pk=1).first() or cls(
-            pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE
-        )
+        """The clinic's settings, or unsaved placeholders until an editor fills them in.
+
+        Every page shows them, so they are kept in the page cache, which any content
+        change (this model's included) empties.
+        """
+        cache = caches["pages"]
+        clinic = cache.get("clinic-settings")
+        if clinic is None:
+            clinic = cls.objects.filter(pk=1).first() or cls(
+                pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE
+            )
+            cache.set("clinic-settings", clinic)
+        return clinic
 
 
 class GlossaryTerm(models.Model):

@@ -2,6 +2,7 @@ from django import template
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
 
+from education import images
 from education.models import Phase
 
 register = template.Library()
@@ -49,3 +50,23 @@ def tel_href(phone):
     """A phone number as written on the page, as the digits a tel: link needs."""
     phone = str(phone)
     return ("+" if phone.strip().startswith("+") else "") + "".join(c for c in phone if c.isdigit())
+
+
+@register.inclusion_tag("education/blocks/picture.html")
+def picture(image, alt, css_class="", lazy=False):
+    """An uploaded picture as WebP at the size shown, with its width and height set.
+
+    `lazy` for pictures below the fold; the main picture loads at once.
+    """
+    sizes = images.renditions(image)
+    url, width, height = sizes[-1]
+    return {
+        "src": url,
+        "srcset": ", ".join(f"{u} {w}w" for u, w, _ in sizes),
+        "sizes": images.SIZES,
+        "width": width,
+        "height": height,
+        "alt": alt,
+        "css_class": css_class,
+        "lazy": lazy,
+    }

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import ContactAttempt, Request
+from education.cache import page_cache
 
 from .factories import make_request
 
@@ -179,6 +180,7 @@ def test_possible_duplicates_are_marked_in_the_queue_and_on_the_request(front_de
 
 def test_the_queue_query_count_stays_flat_as_requests_grow(front_desk_client, front_desk):
     def count_queries():
+        page_cache().clear()  # the clinic settings are cached after the first page
         with CaptureQueriesContext(connection) as queries:
             assert front_desk_client.get(CHANGELIST).status_code == 200
         return len(queries)

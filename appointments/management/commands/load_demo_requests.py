@@ -57,6 +57,16 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (this computer only; DEBUG is on):")
         for username, password, group in USERS:
             self.stdout.write(f"  {username} / {password}  ({group or 'superuser'})")
+        if settings.STAFF_TWO_FACTOR_REQUIRED:
+            self.stdout.write(
+                "Two-step sign-in is on (STAFF_TWO_FACTOR_REQUIRED): after the password, "
+                "each login sets up an authenticator app."
+            )
+        else:
+            self.stdout.write(
+                "Two-step sign-in is off in the demo (STAFF_TWO_FACTOR_REQUIRED is false "
+                "with DEBUG on): the password alone opens the admin."
+            )
 
     def create_users(self):
         User = get_user_model()

@@ -1,0 +1,119 @@
+"""Back up the whole database to one file, while the site keeps running.
+
+    manage.py backup                       # into BACKUP_DIR, named by the time (UTC)
+    manage.py backup --output /path/file   # somewhere else
+
+SQLite: the online backup API copies a consistent snapshot even while requests are
+being written, then the copy's integrity is checked. PostgreSQL: `pg_dump` in its
+custom format (restore it with `manage.py restore`, or `pg_restore`); the pg_dump on
+the PATH must be the server's version or newer.
+
+The file holds health information: it is written readable by its owner only. Copy it
+off the machine, encrypted. Restore with `manage.py restore FILE` (see README).
+"""
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
+
+
+def postgres_environment(settings_dict):
+    """libpq's environment variables for one configured database: no password in argv."""
+    values = {
+        "PGHOST": settings_dict.get("HOST") or "",
+        "PGPORT": str(settings_dict.get("PORT") or ""),
+        "PGUSER": settings_dict.get("USER") or "",
+        "PGPASSWORD": settings_dict.get("PASSWORD") or "",
+        "PGDATABASE": settings_dict["NAME"],
+    }
+    return {**os.environ, **{key: value for key, value in values.items() if value}}
+
+
+def run_tool(command, env, timeout):
+    """Run pg_dump / pg_restore; a failure raises CommandError with the tool's message."""
+    try:
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError as exc:
+        raise CommandError(f"{command[0]} is not installed (Debian: postgresql-client).") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(f"{command[0]} took longer than {timeout} seconds.") from exc
+    if result.returncode != 0:
+        raise CommandError(f"{command[0]} failed:\n{result.stderr.strip()[-2000:]}")
+    return result
+
+
+def sqlite_integrity(path):
+    """PRAGMA integrity_check on a SQLite file: "ok", or the first problems found."""
+    check = sqlite3.connect(path)
+    try:
+        rows = check.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        check.close()
+    return "; ".join(row[0] for row in rows[:5])
+
+
+class Command(BaseCommand):
+    help = "Back up the database to one file (SQLite online backup, or pg_dump)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--output", help="File to write (default: BACKUP_DIR/<time>).")
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument(
+            "--timeout", type=int, default=3600, help="Give up after this many seconds."
+        )
+
+    def handle(self, *args, **options):
+        connection = connections[options["database"]]
+        if connection.vendor not in {"sqlite", "postgresql"}:
+            raise CommandError(f"No backup method for {connection.vendor}.")
+        suffix = ".sqlite3" if connection.vendor == "sqlite" else ".pgdump"
+        if options["output"]:
+            target = Path(options["output"])
+        else:
+            stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+            target = Path(settings.BACKUP_DIR) / f"clinic-{stamp}{suffix}"
+        if target.exists():
+            raise CommandError(f"{target} already exists: choose another name.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+
+        # Written under a temporary name, then renamed: a half-written file never
+        # looks like a backup. Owner-only from the start (umask), not chmod after.
+        partial = target.with_name(f".{target.name}.partial")
+        old_umask = os.umask(0o077)
+        try:
+            if connection.vendor == "sqlite":
+                self.backup_sqlite(connection, partial)
+            else:
+                self.backup_postgresql(connection, partial, options["timeout"])
+            partial.replace(target)
+        finally:
+            os.umask(old_umask)
+            partial.unlink(missing_ok=True)
+        size_kib = max(1, target.stat().st_size // 1024)
+        self.stdout.write(f"Backup written: {target} ({size_kib} KiB, {connection.vendor}).")
+
+    def backup_sqlite(self, connection, path):
+        connection.ensure_connection()
+        destination = sqlite3.connect(path)
+        try:
+            # In one step: a snapshot under one read transaction, which in WAL mode does
+            # not hold up writers (a copy in steps would restart after every write).
+            connection.connection.backup(destination)
+            # One self-contained file, whatever the live database's journal mode.
+            destination.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            destination.close()
+        problems = sqlite_integrity(path)
+        if problems != "ok":
+            raise CommandError(f"The backup copy failed its integrity check: {problems}")
+
+    def backup_postgresql(self, connection, path, timeout):
+        env = postgres_environment(connection.settings_dict)
+        command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges"]
+        run_tool([*command, "--file", str(path)], env, timeout)

@@ -1,0 +1,95 @@
+"""Reading pages are cached for anonymous patients and refreshed the moment content changes."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from education.models import ClinicSettings, Procedure, Risk
+
+from .factories import make_procedure
+
+pytestmark = pytest.mark.django_db
+
+READING_PAGES = ["/", "/procedures/", "/procedures/intrathecal-pain-pump/", "/glossary/"]
+
+
+@pytest.mark.parametrize("url", READING_PAGES)
+def test_a_cached_reading_page_needs_no_database_query(
+    client, demo, url, django_assert_num_queries
+):
+    first = client.get(url)
+    with django_assert_num_queries(0):
+        second = client.get(url)
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert not second.cookies
+
+
+def test_an_editor_saving_a_risk_in_the_admin_shows_at_once(client, superuser, demo):
+    url = demo.get_absolute_url()
+    client.get(url)  # now cached
+    risk = demo.risks.first()
+    staff = type(client)()
+    staff.force_login(superuser)
+    form = staff.get(reverse("admin:education_procedure_change", args=[demo.pk]))
+    data = form.context["adminform"].form.initial | {
+        "glossary_terms": [t.pk for t in demo.glossary_terms.all()],
+        "related": [],
+    }
+    data = {k: v for k, v in data.items() if v is not None and k != "hero_image"}
+    for formset in form.context["inline_admin_formsets"]:
+        for field in formset.formset.management_form:
+            data[field.html_name] = field.value()
+        for inline in formset.formset.forms:
+            for field in inline:
+                if field.value() is not None:
+                    data[field.html_name] = field.value()
+    data["risks-0-description"] = "Fresh wording from the editor."
+    response = staff.post(reverse("admin:education_procedure_change", args=[demo.pk]), data)
+    assert response.status_code == 302
+    assert Risk.objects.get(pk=risk.pk).description == "Fresh wording from the editor."
+    assert "Fresh wording from the editor." in client.get(url).content.decode()
+
+
+def test_any_content_change_empties_the_cache(client, demo):
+    client.get("/")
+    clinic = ClinicSettings.load()
+    clinic.phone = "(555) 010-0777"
+    clinic.save()
+    assert "(555) 010-0777" in client.get("/").content.decode()
+    client.get("/glossary/")
+    term = demo.glossary_terms.first()
+    term.delete()
+    assert f'id="{term.slug}"' not in client.get("/glossary/").content.decode()
+
+
+def test_unpublishing_a_procedure_takes_its_page_down_at_once(client, demo):
+    url = demo.get_absolute_url()
+    assert client.get(url).status_code == 200
+    Procedure.objects.filter(pk=demo.pk).update(status=Procedure.Status.DRAFT)  # no signal
+    assert client.get(url).status_code == 200  # an update() skips signals: still cached
+    demo.refresh_from_db()
+    demo.save()
+    assert client.get(url).status_code == 404
+
+
+def test_pages_with_a_form_are_never_cached(client, demo):
+    def token(response):
+        return response.content.decode().split('name="csrfmiddlewaretoken" value="')[1][:32]
+
+    # A cached page would hand every visitor the same (masked) CSRF token.
+    first = client.get("/appointments/consultation/")
+    assert token(first) != token(client.get("/appointments/consultation/"))
+
+
+def test_signed_in_staff_always_get_a_fresh_page(client, django_user_model):
+    make_procedure(slug="draft", status=Procedure.Status.DRAFT)
+    assert client.get("/procedures/draft/").status_code == 404
+    writer = django_user_model.objects.create_user("writer", is_staff=True)
+    writer.user_permissions.add(Permission.objects.get(codename="change_procedure"))
+    client.force_login(writer)
+    response = client.get("/procedures/draft/")
+    assert response.status_code == 200
+    assert "Draft preview" in response.content.decode()
+    client.logout()
+    assert client.get("/procedures/draft/").status_code == 404
