@@ -280,16 +280,16 @@ def test_a_nul_byte_in_the_spam_trap_fields_is_discarded(client, form, field):
 # 5. Control characters ----------------------------------------------------------------------
 
 CONTROL_CHARACTERS = {"SOH": "\x01", "BEL": "\x07", "ESC": "\x1b[31m", "DEL": "\x7f", "NEL": "\x85"}
-CONTROL_FIELDS = [
+# The boxes where patients type their own words.
+FREE_TEXT_FIELDS = [
     ("consultation", "name"),
     ("call_back", "name"),
     ("consultation", "reason"),
     ("call_back", "reason"),
     ("consultation", "referring_doctor"),
     ("consultation", "language"),
-    ("consultation", "email"),
-    ("login", "username"),
 ]
+CONTROL_FIELDS = [*FREE_TEXT_FIELDS, ("consultation", "email"), ("login", "username")]
 
 
 @pytest.mark.parametrize("char", CONTROL_CHARACTERS.values(), ids=CONTROL_CHARACTERS)
@@ -354,14 +354,7 @@ PAYLOADS = {
     "template": "{{ 7|add:7 }}{% debug %}",
     "sql": "x' OR '1'='1'; DROP TABLE appointments_request; --",
 }
-HTML_FIELDS = [
-    ("consultation", "name"),
-    ("call_back", "name"),
-    ("consultation", "reason"),
-    ("call_back", "reason"),
-    ("consultation", "referring_doctor"),
-    ("consultation", "language"),
-]
+HTML_FIELDS = FREE_TEXT_FIELDS
 
 
 @pytest.mark.parametrize("payload", PAYLOADS.values(), ids=PAYLOADS)

@@ -159,3 +159,27 @@ def test_a_crash_logs_where_it_happened_but_not_what_was_typed(client, monkeypat
     assert "in broken" in logged  # the stack frames are kept
     assert "Secret" not in logged
     assert "555" not in logged
+
+
+def test_a_form_sent_without_a_valid_csrf_token_gets_a_helpful_page(demo):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/appointments/consultation/", {"name": "Test Patient"})
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Please send the form again" in page
+    assert 'href="tel:5550100140"' in page
+
+
+def test_a_body_over_the_size_limit_gets_the_sites_400_page(client, demo, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post("/appointments/call-back/", {"reason": "x" * 5000})
+    assert response.status_code == 400
+    assert "We could not read that" in response.content.decode()
+
+
+def test_staff_without_permission_get_the_sites_403_page(editor_client):
+    response = editor_client.get("/admin/appointments/request/")
+    assert response.status_code == 403
+    assert "This page is for staff only" in response.content.decode()
