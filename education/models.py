@@ -219,19 +219,6 @@ class Procedure(models.Model):
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
-    def risks_by_group(self):
-        """[(group label, [risks])] in the fixed group order, using prefetched risks."""
-        return _by_choice(self.risks.all(), "group", Risk.Group)
-
-    def warning_signs_by_urgency(self):
-        """[(urgency, [signs])], most urgent first, using prefetched signs."""
-        return _by_choice(self.warning_signs.all(), "urgency", WarningSign.Urgency)
-
-
-def _by_choice(items, attribute, choices):
-    groups = [(choice, [i for i in items if getattr(i, attribute) == choice]) for choice in choices]
-    return [(choice, members) for choice, members in groups if members]
-
 
 class ProcedureChild(models.Model):
     """Common shape of the ordered content blocks on a procedure page."""

@@ -1,8 +1,8 @@
-from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
-from .models import GlossaryTerm, Phase, Procedure, Risk
+from .content import ProcedureContent
+from .models import GlossaryTerm, Procedure
 from .terms import TermLinker
 
 
@@ -33,31 +33,18 @@ class ProcedureDetailView(DetailView):
         procedures = Procedure.objects.all()
         if not self.request.user.has_perm("education.change_procedure"):
             procedures = procedures.published()
-        # One query per kind of block, whatever the amount of content.
-        return procedures.prefetch_related(
-            "sections",
-            "conditions",
-            "medicines",
-            Prefetch("phases", queryset=Phase.objects.prefetch_related("steps")),
-            Prefetch("risks", queryset=Risk.objects.select_related("reference")),
-            "recovery_restrictions",
-            "living_topics",
-            "warning_signs",
-            "faqs",
-            "doctor_questions",
-            "references",
-            "glossary_terms",
-            Prefetch("related", queryset=Procedure.objects.published()),
-        )
+        return procedures
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["blocks"] = page_blocks(self.object)
-        context["linker"] = TermLinker(self.object.glossary_terms.all())
+        content = ProcedureContent.load(self.object)
+        context["content"] = content
+        context["blocks"] = page_blocks(content)
+        context["linker"] = TermLinker(content.glossary_terms)
         return context
 
 
-def page_blocks(procedure):
+def page_blocks(content):
     """The procedure page's blocks in reading order, skipping empty ones.
 
     One list feeds both the contents links and the page body, so they always agree.
@@ -70,20 +57,20 @@ def page_blocks(procedure):
             "template": "section",
             "section": section,
         }
-        for section in procedure.sections.all()
+        for section in content.sections
     ]
     fixed = [
-        ("conditions", _("Conditions it may help"), procedure.conditions.all()),
-        ("medicines", _("Medicines used"), procedure.medicines.all()),
-        ("stages", _("The stages of treatment"), procedure.phases.all()),
-        ("risks", _("Risks and side effects"), procedure.risks_by_group()),
-        ("recovery", _("Recovery"), procedure.recovery_restrictions.all()),
-        ("everyday-life", _("Everyday life afterwards"), procedure.living_topics.all()),
-        ("when-to-get-help", _("When to get help"), procedure.warning_signs_by_urgency()),
-        ("questions-and-answers", _("Questions and answers"), procedure.faqs.all()),
-        ("ask-your-doctor", _("Questions to ask your doctor"), procedure.doctor_questions.all()),
-        ("words", _("Words used on this page"), procedure.glossary_terms.all()),
-        ("sources", _("Sources and medical review"), procedure.references.all()),
+        ("conditions", _("Conditions it may help"), content.conditions),
+        ("medicines", _("Medicines used"), content.medicines),
+        ("stages", _("The stages of treatment"), content.phases),
+        ("risks", _("Risks and side effects"), content.risks_by_group()),
+        ("recovery", _("Recovery"), content.recovery_restrictions),
+        ("everyday-life", _("Everyday life afterwards"), content.living_topics),
+        ("when-to-get-help", _("When to get help"), content.warning_signs_by_urgency()),
+        ("questions-and-answers", _("Questions and answers"), content.faqs),
+        ("ask-your-doctor", _("Questions to ask your doctor"), content.doctor_questions),
+        ("words", _("Words used on this page"), content.glossary_terms),
+        ("sources", _("Sources and medical review"), content.references),
     ]
     blocks += [
         {"anchor": anchor, "heading": heading, "template": anchor, "items": items}

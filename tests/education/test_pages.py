@@ -186,6 +186,9 @@ def test_procedure_page_query_count_does_not_grow_with_content(client):
             assert client.get(procedure.get_absolute_url()).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+    # Procedure, its text blocks (one query), phases, steps, risks, words, related
+    # pages, and the clinic's details: at most 10 whatever the content.
+    assert counts[0] <= 10
 
 
 def test_a_procedure_with_little_content_shows_no_empty_blocks(client):
