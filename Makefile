@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint format lock demo chromium serve loadtest postgres-test
+.PHONY: run test install lint format lock demo chromium serve loadtest postgres-test lighthouse bench
 
 # Serve the local demo on http://127.0.0.1:8000 (DEBUG on: never for production).
 run: demo
@@ -52,6 +52,31 @@ serve: install
 loadtest: install
 	$(BIN)/python scripts/loadtest.py --database sqlite
 	scripts/with-postgres.sh $(BIN)/python scripts/loadtest.py --database postgres
+
+# Benchmarks on 127.0.0.1 (server time, SQL queries, throughput with wrk, page weight
+# with Chromium): prints a table and writes it to bench/. Installs Debian's wrk when
+# missing. A short run: make bench BENCH_ARGS=--quick
+bench: install chromium
+	@command -v wrk >/dev/null || { \
+		echo "Installing wrk for the benchmarks (apt-get)..."; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# Lighthouse (mobile) on the home, procedure and consultation pages, against gunicorn
+# on 127.0.0.1 with production settings: prints the four scores per page, fails below
+# 100. lighthouse goes into .lighthouse/ (git-ignored) at this version, the newest
+# that runs on the machines' Node.js 20 (13.x needs Node.js 22); Debian's Chromium.
+LIGHTHOUSE_VERSION := 12.8.2
+lighthouse: install chromium
+	@command -v npm >/dev/null || { \
+		echo "Installing Node.js and npm for lighthouse (apt-get)..."; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ "$$(.lighthouse/node_modules/.bin/lighthouse --version 2>/dev/null)" = "$(LIGHTHOUSE_VERSION)" ] || \
+		npm install --prefix .lighthouse --save-exact --no-audit --no-fund --loglevel=error \
+			lighthouse@$(LIGHTHOUSE_VERSION)
+	$(BIN)/python scripts/lighthouse.py
 
 # The browser tests drive Debian's Chromium; install it when it is missing.
 chromium:

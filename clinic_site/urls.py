@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
-from . import views
+from . import robots, views
 
 admin.site.site_header = _("Clinic staff")
 admin.site.site_title = _("Clinic staff")
@@ -13,6 +13,7 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on every page that names no icon (the admin).
     path("favicon.ico", views.favicon),
     path("healthz", views.healthz, name="healthz"),
+    path("robots.txt", robots.robots_txt, name="robots_txt"),
     path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("appointments/", include("appointments.urls")),

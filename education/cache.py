@@ -3,8 +3,9 @@
 Views opt in with `@public_page`. `PublicPageCacheMiddleware` stores their responses
 in the "pages" cache (a folder on disk that every worker on the server shares) and
 serves them to visitors without a session, before sessions, users or the database
-are touched. Any change to education content empties the cache at once
-(`connect_purge_signals`), so an editor's save shows on the next page view.
+are touched, already compressed (one copy for gzip, one plain). Any change to
+education content empties the cache at once (`connect_purge_signals`), so an
+editor's save shows on the next page view.
 
 Pages with a form (a CSRF token) or anything personal never opt in, and a visitor
 with a session (staff) always gets a freshly rendered page.
@@ -63,7 +64,9 @@ class PublicPageCacheMiddleware:
         self.get_response = get_response
 
     def key(self, request):
-        return f"page:{get_language_from_request(request)}:{request.path}"
+        # Stored as sent: compressed for browsers that take gzip, plain for the rest.
+        gzip = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+        return f"page:{get_language_from_request(request)}:{'gz' if gzip else 'id'}:{request.path}"
 
     def anonymous_read(self, request):
         return request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES

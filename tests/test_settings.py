@@ -54,3 +54,9 @@ def test_sqlite_waits_for_the_write_lock_instead_of_failing(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["wal", "20000", "IMMEDIATE"]
+
+
+def test_page_cache_off_renders_every_page_afresh():
+    code = SETUP + "from django.conf import settings; print(settings.CACHES['pages']['BACKEND'])"
+    assert run_python(code).stdout.strip().endswith("FileBasedCache")
+    assert run_python(code, PAGE_CACHE="off").stdout.strip().endswith("DummyCache")

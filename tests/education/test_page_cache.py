@@ -93,3 +93,20 @@ def test_signed_in_staff_always_get_a_fresh_page(client, django_user_model):
     assert "Draft preview" in response.content.decode()
     client.logout()
     assert client.get("/procedures/draft/").status_code == 404
+
+
+def test_browsers_that_take_gzip_get_the_cached_page_already_compressed(
+    client, demo, django_assert_num_queries
+):
+    import gzip
+
+    url = demo.get_absolute_url()
+    first = client.get(url, headers={"accept-encoding": "gzip, br"})
+    assert first["Content-Encoding"] == "gzip"
+    with django_assert_num_queries(0):
+        second = client.get(url, headers={"accept-encoding": "gzip, br"})
+    assert second.content == first.content  # the stored bytes, not compressed again
+    assert "Intrathecal pain pump" in gzip.decompress(second.content).decode()
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain
+    assert b"Intrathecal pain pump" in plain.content
