@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from appointments import services
 from appointments.business_days import add_business_days, overdue_cutoff
-from appointments.forms import ConsultationRequestForm
+from appointments.forms import CallBackRequestForm, ConsultationRequestForm
 from appointments.models import ContactAttempt, Request, RequestEvent
 
-from .factories import consultation_data, make_request
+from .factories import call_back_data, consultation_data, make_request
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +224,16 @@ def test_follow_ups_skip_the_weekend():
     assert add_business_days(datetime.date(2026, 11, 20), 1) == datetime.date(2026, 11, 23)
     assert add_business_days(datetime.date(2026, 11, 21), 1) == datetime.date(2026, 11, 23)
     assert add_business_days(datetime.date(2026, 11, 23), 1) == datetime.date(2026, 11, 24)
+
+
+def test_a_reference_taken_at_the_same_moment_is_replaced_and_nothing_is_lost(monkeypatch):
+    existing = make_request(reference="SAMEREF2")
+    draws = iter(["SAMEREF2", "FRESHREF"])
+    # The existence check misses the clash (as when two sends race), the database doesn't.
+    monkeypatch.setattr(services, "_unused_reference", lambda: next(draws))
+    form = CallBackRequestForm(data=call_back_data())
+    assert form.is_valid(), form.errors
+    saved = services.submit_request(form, Request.Kind.CALL_BACK)
+    assert saved.reference == "FRESHREF"
+    assert Request.objects.filter(reference="SAMEREF2").get() == existing
+    assert Request.objects.get(reference="FRESHREF").events.count() == 1
