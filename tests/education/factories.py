@@ -85,3 +85,20 @@ def fill_procedure(procedure, count):
         )
         procedure.glossary_terms.add(term)
     return procedure
+
+
+def procedure_change_data(client, procedure):
+    """The procedure's admin change form as the browser would post it unchanged:
+    the main form's values and every inline formset (management form and rows)."""
+    from django.urls import reverse
+
+    page = client.get(reverse("admin:education_procedure_change", args=[procedure.pk]))
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "hero_image"}
+    data["glossary_terms"] = [term.pk for term in procedure.glossary_terms.all()]
+    data["related"] = [page.pk for page in procedure.related.all()]
+    for inline in page.context["inline_admin_formsets"]:
+        fields = [*inline.formset.management_form]
+        fields += [field for row in inline.formset.forms for field in row]
+        data.update({f.html_name: f.value() for f in fields if f.value() is not None})
+    return data

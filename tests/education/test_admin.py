@@ -4,6 +4,8 @@ from django.urls import reverse
 
 from education.models import GlossaryTerm, Procedure
 
+from .factories import procedure_change_data
+
 pytestmark = pytest.mark.django_db
 
 EDUCATION_ADMINS = [model for model in admin.site._registry if model._meta.app_label == "education"]
@@ -70,25 +72,11 @@ def test_saving_a_picture_without_alt_text_shows_an_error_to_the_editor(superuse
 
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), "white").save(buffer, "PNG")
-    form = superuser_client.get(admin_url(Procedure, "change", demo.pk)).context["adminform"].form
-    data = {name: value for name, value in form.initial.items() if value is not None}
+    data = procedure_change_data(superuser_client, demo)
     data.update(
         hero_image=SimpleUploadedFile("pump.png", buffer.getvalue(), content_type="image/png"),
         hero_image_alt="",
-        glossary_terms=[t.pk for t in demo.glossary_terms.all()],
-        related=[],
     )
-    # Submit only the main form: mark every inline formset as empty and unchanged.
-    page = superuser_client.get(admin_url(Procedure, "change", demo.pk))
-    for formset in page.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        for field in management:
-            data[field.html_name] = field.value()
-        for inline_form in formset.formset.forms:
-            for field in inline_form:
-                value = field.value()
-                if value is not None:
-                    data[field.html_name] = value
     response = superuser_client.post(admin_url(Procedure, "change", demo.pk), data)
     assert response.status_code == 200
     assert "Describe the picture in the alt text field." in response.content.decode()

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from education.models import ClinicSettings, Procedure, Risk
 
-from .factories import make_procedure
+from .factories import make_procedure, procedure_change_data
 
 pytestmark = pytest.mark.django_db
 
@@ -31,19 +31,7 @@ def test_an_editor_saving_a_risk_in_the_admin_shows_at_once(client, superuser, d
     risk = demo.risks.first()
     staff = type(client)()
     staff.force_login(superuser)
-    form = staff.get(reverse("admin:education_procedure_change", args=[demo.pk]))
-    data = form.context["adminform"].form.initial | {
-        "glossary_terms": [t.pk for t in demo.glossary_terms.all()],
-        "related": [],
-    }
-    data = {k: v for k, v in data.items() if v is not None and k != "hero_image"}
-    for formset in form.context["inline_admin_formsets"]:
-        for field in formset.formset.management_form:
-            data[field.html_name] = field.value()
-        for inline in formset.formset.forms:
-            for field in inline:
-                if field.value() is not None:
-                    data[field.html_name] = field.value()
+    data = procedure_change_data(staff, demo)
     data["risks-0-description"] = "Fresh wording from the editor."
     response = staff.post(reverse("admin:education_procedure_change", args=[demo.pk]), data)
     assert response.status_code == 302

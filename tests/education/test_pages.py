@@ -198,3 +198,14 @@ def test_a_procedure_with_little_content_shows_no_empty_blocks(client):
     headings = re.findall(r'<h2 id="([^"]+)"', page)
     assert [h for h in headings if not h.startswith("cta-")] == ["contents", "sources"]
     assert "Spinal cord stimulator" in page
+
+
+def test_every_anchor_the_page_uses_itself_is_reserved_from_editors(demo):
+    from education.content import ProcedureContent
+    from education.models import PAGE_ANCHORS
+    from education.views import page_blocks
+
+    blocks = page_blocks(ProcedureContent.load(demo))
+    fixed = {block["anchor"] for block in blocks if block["template"] != "section"}
+    assert len(fixed) == 11
+    assert fixed <= PAGE_ANCHORS
