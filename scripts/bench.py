@@ -39,18 +39,12 @@ import argparse
 import contextlib
 import cProfile
 import gzip
-import html
-import http.client
 import io
 import json
 import os
 import platform
 import pstats
-import re
-import secrets
 import shutil
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -63,19 +57,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from common import (
+    BIN,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HOST,
+    ROOT,
+    Gunicorn,
+    cookie_value,
+    free_port,
+    gunicorn_env,
+    hidden_value,
+    http_request,
+    log,
+    manage,
+    percentile,
+    production_env,
+    run_checked,
+)
+
 # What Chromium sends over HTTPS; the proxy passes it on.
 ACCEPT_ENCODING = "gzip, deflate, br"
 PROCEDURE = "/procedures/intrathecal-pain-pump/"
@@ -107,19 +107,8 @@ TARGET_REQUESTS = 6
 TARGET_POST_P99_MS = 250.0
 
 
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
 def median(values):
     return statistics.median(values) if values else float("nan")
-
-
-def percentile(values, share):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 class Deadline:
@@ -305,117 +294,15 @@ def worker_cleanup(params):
 # Child processes --------------------------------------------------------------------
 
 
-def run(command, env, deadline, at_most, what):
-    result = subprocess.run(
-        command,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=deadline.timeout(at_most),
-        stdin=subprocess.DEVNULL,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"{what} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def manage(env, deadline, *args):
-    return run(
-        [str(BIN / "python"), "manage.py", *args], env, deadline, 600, f"manage.py {args[0]}"
-    )
-
-
 def worker(env, deadline, name, params, at_most=600):
-    out = run(
+    out = run_checked(
         [str(BIN / "python"), str(Path(__file__).resolve()), "--worker", name, json.dumps(params)],
         env,
-        deadline,
-        at_most,
+        deadline.timeout(at_most),
         f"the {name} worker",
     )
     lines = [line for line in out.splitlines() if line.startswith(RESULT_MARK)]
     return json.loads(lines[-1][len(RESULT_MARK) :])
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def http_request(port, method, path, headers, body=None):
-    connection = http.client.HTTPConnection(HOST, port, timeout=30)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
-
-
-class Gunicorn:
-    """gunicorn in its own process group: stopping it stops the master and its workers."""
-
-    def __init__(self, env, port, log_path):
-        self.env, self.port, self.log_path = env, port, log_path
-        self.process = None
-        self.output = None
-
-    def start(self, deadline):
-        self.output = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        limit = time.monotonic() + deadline.timeout(90)
-        while time.monotonic() < limit:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start; see {self.log_path}")
-            with contextlib.suppress(OSError):
-                if http_request(self.port, "GET", "/healthz", {"Host": HOST})[0] == 200:
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"gunicorn did not answer /healthz in time; see {self.log_path}")
-        # Every worker forked (preload_app: they come up together): the count holds still.
-        counts = []
-        limit = time.monotonic() + 20
-        while time.monotonic() < limit:
-            counts.append(len(self.workers()))
-            if len(counts) >= 5 and counts[-1] > 0 and len(set(counts[-5:])) == 1:
-                break
-            time.sleep(0.25)
-        return counts[-1]
-
-    def workers(self):
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.process.pid:
-                    pids.append(int(stat.parent.name))
-        return pids
-
-    def stop(self):
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=30)
-        # Whatever is left of the group (a worker still finishing) goes too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=10)
-        self.output.close()
-        self.process = None
 
 
 # wrk ----------------------------------------------------------------------------------
@@ -508,26 +395,12 @@ def share_of_reference(page, reference):
 # Forms --------------------------------------------------------------------------------
 
 
-def hidden_value(page, name):
-    tag = re.search(rf'<input[^>]*\bname="{re.escape(name)}"[^>]*>', page)
-    value = tag and re.search(r'\bvalue="([^"]*)"', tag.group(0))
-    return html.unescape(value.group(1)) if value else None
-
-
-def cookie_value(headers, name):
-    for header in headers.get_all("Set-Cookie") or []:
-        key, _, value = header.split(";", 1)[0].partition("=")
-        if key.strip() == name:
-            return value.strip()
-    return None
-
-
 def consultation_post(port, min_fill_seconds):
     """(headers, body) of a valid consultation request, its tokens from one GET.
 
     The CSRF cookie and token pair and the signed `started` stamp stay valid for the
     whole run; the wait makes the stamp older than the form's minimum fill time."""
-    status, headers, body = http_request(
+    status, headers, body, _ = http_request(
         port, "GET", FORM, {"Host": f"{HOST}:{port}", "X-Forwarded-Proto": "https"}
     )
     page = body.decode()
@@ -702,41 +575,19 @@ def main():
     output = options.output or ROOT / "bench" / f"bench-{stamp}.txt"
     work = Path(tempfile.mkdtemp(prefix=f"work-{stamp}-", dir=ROOT / "bench"))
     database = work / "bench.sqlite3"
-    static_root = work / "static"
-    reference = static_root / REFERENCE_NAME
-
-    base_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "DATABASE_URL",
-            "POSTGRES_ADMIN_URL",
-            "DJANGO_ALLOW_ASYNC_UNSAFE",
-            "DJANGO_SETTINGS_MODULE",
-            "SECURE_SSL_REDIRECT",
-            "WEB_CONCURRENCY",
-            "GUNICORN_BIND",
-            "GUNICORN_ACCESS_LOG",
-            "PAGE_CACHE_DIR",
-        }
-    }
-    base_env.update(
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=HOST,
-        DATABASE_URL=f"sqlite:///{database}",
-        STATIC_ROOT=str(static_root),
-        MEDIA_ROOT=str(work / "media"),
+    base_env = production_env(
+        work,
+        f"sqlite:///{database}",
+        # SECURE_SSL_REDIRECT stays production's (on); --workers sets WEB_CONCURRENCY.
+        drop={"SECURE_SSL_REDIRECT", "WEB_CONCURRENCY"},
         PAGE_CACHE_DIR=str(work / "page-cache-setup"),
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         LOG_LEVEL="INFO",
         REQUEST_RATE_LIMIT="100000000",
-        DJANGO_SETTINGS_MODULE="clinic_site.settings",
         PAGE_CACHE=CACHED_SETTINGS,
     )
     if options.workers:
         base_env["WEB_CONCURRENCY"] = str(options.workers)
+    reference = Path(base_env["STATIC_ROOT"]) / REFERENCE_NAME
 
     def env_for(page_cache, cache_dir, **extra):
         return base_env | {
@@ -750,9 +601,9 @@ def main():
     ok = False
     try:
         log(f"Preparing a throwaway database and static files in {work.relative_to(ROOT)} ...")
-        manage(base_env, deadline, "migrate", "--noinput")
-        manage(base_env, deadline, "load_demo_content")
-        manage(base_env, deadline, "collectstatic", "--noinput")
+        manage(base_env, "migrate", "--noinput", timeout=deadline.timeout(600))
+        manage(base_env, "load_demo_content", timeout=deadline.timeout(600))
+        manage(base_env, "collectstatic", "--noinput", timeout=deadline.timeout(600))
         shutil.copy(database, work / "fill.sqlite3")
 
         # 1. In-process ---------------------------------------------------------------
@@ -805,11 +656,11 @@ def main():
             server_env = env_for(
                 settings_module,
                 f"page-cache-http-{mode}",
-                GUNICORN_BIND=f"{HOST}:{port}",
-                GUNICORN_ACCESS_LOG=str(work / f"access-{mode}.log"),
+                **gunicorn_env(port, work / f"access-{mode}.log"),
             )
             server = Gunicorn(server_env, port, work / f"gunicorn-{mode}.log")
-            workers = server.start(deadline)
+            server.start(deadline.timeout(90))
+            workers = server.settled_workers()
             log(f"HTTP, {mode}: gunicorn with {workers} workers on {HOST}:{port} ...")
             targets = get_targets(mode)
             measure(port, targets, options, deadline)
@@ -819,7 +670,7 @@ def main():
                 weight = page_weight(port, deadline)
                 log("HTTP, cached: consultation POST ...")
                 post_headers, body = consultation_post(port, cached["min_fill_seconds"])
-                status, answer, _ = http_request(
+                status, answer, *_ = http_request(
                     port, "POST", FORM, post_headers | {"Host": f"{HOST}:{port}"}, body
                 )
                 location = answer.get("Location", "")

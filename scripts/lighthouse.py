@@ -18,25 +18,32 @@ when any score is below 100. Traffic stays on loopback; the run is bounded by
 """
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+from common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    HOST,
+    ROOT,
+    Gunicorn,
+    free_port,
+    gunicorn_env,
+    log,
+    manage,
+    production_env,
+    stop_process_group,
+)
+
 LIGHTHOUSE = ROOT / ".lighthouse" / "node_modules" / ".bin" / "lighthouse"
 REPORTS = ROOT / "bench" / "lighthouse"
-HOST = "127.0.0.1"
 # Chromium treats http://localhost as a secure context (as it does 127.0.0.1), and
 # accepts the production settings' Secure cookies there, as it would over HTTPS.
 ORIGIN_HOST = "localhost"
@@ -46,84 +53,10 @@ PAGES = [
     ("consultation", "/appointments/consultation/"),
 ]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
-# Without the networking flags, Chromium waits for services it cannot reach on a
-# machine with no network, and the run hangs.
-CHROME_FLAGS = (
-    "--headless=new --no-sandbox --disable-gpu --disable-background-networking "
-    "--disable-component-update --disable-sync --no-first-run --disable-quic"
-)
+# Headless, with the flags that keep Chromium off the network (without them it waits
+# for services it cannot reach on a machine with no network, and the run hangs).
+CHROME_FLAGS = " ".join(["--headless=new", *CHROMIUM_ARGS])
 PAGE_TIME_LIMIT = 180
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def manage(env, *args):
-    result = subprocess.run(
-        [str(BIN / "python"), "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-
-
-def healthy(port):
-    connection = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        connection.request("GET", "/healthz", headers={"Host": HOST})
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
-def start_gunicorn(env, port, log_path, deadline):
-    """gunicorn in its own process group, so stopping it reaches every worker."""
-    with open(log_path, "ab") as output:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    limit = min(deadline, time.monotonic() + 90)
-    while time.monotonic() < limit:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited at start; see {log_path}")
-        if healthy(port):
-            return process
-        time.sleep(0.2)
-    stop(process)
-    raise RuntimeError(f"gunicorn did not answer /healthz in time; see {log_path}")
-
-
-def stop(process):
-    """SIGTERM to the whole group (gunicorn's graceful stop), SIGKILL if it lingers."""
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=35)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 class LighthouseFailed(RuntimeError):
@@ -134,18 +67,10 @@ def end(process):
     """Stop a lighthouse still running, and the Chromium it started.
 
     chrome-launcher starts Chromium in a session of its own, out of reach of a signal to
-    lighthouse's group; on SIGINT it kills that Chromium itself before exiting. SIGKILL
-    to lighthouse's group if it does not exit in time."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+    lighthouse's group; on SIGINT it kills that Chromium itself before exiting. Then
+    SIGKILL to whatever is left of lighthouse's group (all of it if it did not exit in
+    time)."""
+    stop_process_group(process, signal.SIGINT, 15, to_group=False)
 
 
 def run_lighthouse(url, output, chrome, deadline):
@@ -245,30 +170,18 @@ def main():
     if not LIGHTHOUSE.exists():
         log("lighthouse is not installed: run `make lighthouse`.")
         return 2
-    chrome = os.environ.get("CHROME_PATH") or "/usr/bin/chromium"
+    chrome = os.environ.get("CHROME_PATH") or CHROMIUM
     if not Path(chrome).exists():
         log(f"Chromium is not at {chrome}: run `make lighthouse` (or set CHROME_PATH).")
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="clinic-lighthouse-"))
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env.update(
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
+    env = production_env(
+        work,
+        f"sqlite:///{work / 'lighthouse.sqlite3'}",
+        **gunicorn_env(port, work / "access.log"),
         ALLOWED_HOSTS=f"{HOST},{ORIGIN_HOST}",
-        DATABASE_URL=f"sqlite:///{work / 'lighthouse.sqlite3'}",
-        STATIC_ROOT=str(work / "static"),
-        MEDIA_ROOT=str(work / "media"),
-        PAGE_CACHE_DIR=str(work / "pages"),
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
-        GUNICORN_BIND=f"{HOST}:{port}",
-        GUNICORN_ACCESS_LOG=str(work / "access.log"),
-        LOG_LEVEL="WARNING",
         # Only because there is no TLS on loopback: no redirect to https, and no HSTS
         # header (which a browser ignores over http anyway). Everything else, the CSP
         # and every other security header included, is production's.
@@ -278,14 +191,14 @@ def main():
     REPORTS.mkdir(parents=True, exist_ok=True)
     for old in REPORTS.glob("*.json"):
         old.unlink()
-    server = None
+    server = Gunicorn(env, port, work / "gunicorn.log")
     reports = {name: [] for name, _ in PAGES}
     try:
         log(f"Preparing a throwaway database and static files in {work} ...")
-        manage(env, "migrate", "--noinput")
-        manage(env, "load_demo_content")
-        manage(env, "collectstatic", "--noinput")
-        server = start_gunicorn(env, port, work / "gunicorn.log", deadline)
+        manage(env, "migrate", "--noinput", timeout=300)
+        manage(env, "load_demo_content", timeout=300)
+        manage(env, "collectstatic", "--noinput", timeout=300)
+        server.start(min(90, deadline - time.monotonic()))
         # Page after page, then again: a moment of load on the machine spreads over
         # pages instead of spoiling every run of one.
         for run in range(1, options.runs + 1):
@@ -299,7 +212,7 @@ def main():
         log(f"The run stopped; logs kept in {work}")
         raise
     finally:
-        stop(server)
+        server.stop()
 
     version = reports[PAGES[0][0]][0].get("lighthouseVersion", "?")
     print()

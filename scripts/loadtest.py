@@ -33,17 +33,12 @@ failed integrity check. Every loop is bounded in count and in time (--time-limit
 
 import argparse
 import contextlib
-import html
-import http.client
 import itertools
 import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -54,57 +49,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
+from common import (
+    HOST,
+    HTTP_TIMEOUT,
+    Gunicorn,
+    ServerDown,
+    cookie_value,
+    free_port,
+    gunicorn_env,
+    hidden_value,
+    http_request,
+    log,
+    manage,
+    percentile,
+    production_env,
+)
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 FORM = "/appointments/consultation/"
 THANKS = re.compile(r"^/appointments/thanks/([2-9A-HJ-NP-Z]{8})/(call-now/)?$")
-HTTP_TIMEOUT = 30
 QUERY_MARKER = "loadtest-query-marker"
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-# HTTP ---------------------------------------------------------------------------------
-
-
-class ServerDown(Exception):
-    """The connection was refused: nothing reached the server, so trying again is safe."""
-
-
-def http_request(port, method, path, headers, body=None):
-    """One request on a new connection: (status, headers, body bytes, seconds)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT)
-    started = time.perf_counter()
-    try:
-        try:
-            connection.connect()
-        except ConnectionRefusedError as exc:
-            raise ServerDown from exc
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        content = response.read()
-        return response.status, response.headers, content, time.perf_counter() - started
-    finally:
-        connection.close()
-
-
-def hidden_value(page, name):
-    tag = re.search(rf'<input[^>]*\bname="{re.escape(name)}"[^>]*>', page)
-    value = tag and re.search(r'\bvalue="([^"]*)"', tag.group(0))
-    return html.unescape(value.group(1)) if value else None
-
-
-def cookie_value(headers, name):
-    for header in headers.get_all("Set-Cookie") or []:
-        first = header.split(";", 1)[0]
-        key, _, value = first.partition("=")
-        if key.strip() == name:
-            return value.strip()
-    return None
 
 
 # The run ------------------------------------------------------------------------------
@@ -121,75 +85,6 @@ class Phase:
     no_answer: int = 0
     latencies: list = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class Server:
-    """gunicorn in its own process group, so SIGKILL reaches the master and its workers."""
-
-    def __init__(self, env, port, log_path):
-        self.env, self.port, self.log_path = env, port, log_path
-        self.process = None
-        self.workers_killed = 0
-
-    def start(self, deadline):
-        output = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop/kill)
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=self.env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self.process.output = output
-        limit = min(deadline, time.monotonic() + 90)
-        while time.monotonic() < limit:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited at start; see {self.log_path}")
-            with contextlib.suppress(ServerDown, OSError):
-                status, *_ = http_request(self.port, "GET", "/healthz", proxy_headers(0))
-                if status == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz in time; see {self.log_path}")
-
-    def children(self):
-        pids = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.process.pid:
-                    pids.append(int(stat.parent.name))
-        return pids
-
-    def kill(self):
-        """kill -9 of the master and every worker at once (the process group we made)."""
-        pids = self.children()
-        self.workers_killed = len(pids)
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.process.output.close()
-        # The workers are gone once their pids are (a zombie holds no socket: 5 s at most).
-        limit = time.monotonic() + 5
-        while time.monotonic() < limit and any(Path(f"/proc/{pid}").exists() for pid in pids):
-            time.sleep(0.05)
-        self.process = None
-
-    def stop(self):
-        """SIGTERM: gunicorn's graceful shutdown; SIGKILL if it takes too long."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-        self.process.output.close()
-        self.process = None
 
 
 def proxy_headers(client):
@@ -459,13 +354,6 @@ class PostgreSQLDatabase:
 # Checks and the report ----------------------------------------------------------------
 
 
-def percentile(values, share):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] * 1000
-
-
 def compare(phase, stored):
     """(lost, duplicated, stored without acknowledgement) for one phase's submissions."""
     mine = [(email, ref) for email, ref in stored if f"-{phase.name}-" in email]
@@ -475,26 +363,6 @@ def compare(phase, stored):
     duplicated = sum(count - 1 for count in by_email.values() if count > 1)
     unacknowledged = sum(1 for email in by_email if email not in phase.acknowledged)
     return lost, duplicated, unacknowledged
-
-
-def manage(env, *args, timeout=600):
-    result = subprocess.run(
-        [str(BIN / "python"), "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
-    return result.stdout
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def main():
@@ -519,27 +387,15 @@ def main():
             os.environ.get("DATABASE_URL", ""), os.environ.get("POSTGRES_ADMIN_URL")
         )
     port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "POSTGRES_ADMIN_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    }
-    env.update(
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=HOST,
-        DATABASE_URL=database.url,
-        STATIC_ROOT=str(work / "static"),
-        MEDIA_ROOT=str(work / "media"),
-        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
-        GUNICORN_BIND=f"{HOST}:{port}",
-        GUNICORN_ACCESS_LOG=str(work / "access.log"),
-        LOG_LEVEL="WARNING",
+    env = production_env(
+        work,
+        database.url,
+        **gunicorn_env(port, work / "access.log"),
         TRUSTED_PROXY_COUNT="1",
         # The public form takes 10 sends per client address per hour by default.
         REQUEST_RATE_LIMIT="1000000",
     )
-    server = Server(env, port, work / "gunicorn.log")
+    server = Gunicorn(env, port, work / "gunicorn.log")
     failures = []
     created = False
     try:
@@ -558,7 +414,7 @@ def main():
                 "from django.conf import settings; print(settings.REQUEST_MIN_FILL_SECONDS)",
             ).split()[-1]
         )
-        server.start(deadline)
+        server.start(min(90, deadline - time.monotonic()))
         load = LoadRun(port, secrets.token_hex(3), fill_seconds + 0.5, deadline)
 
         # Load phase.
@@ -567,7 +423,7 @@ def main():
         load_started = time.monotonic()
         load.run(main_phase, options.clients)
         load_seconds = time.monotonic() - load_started
-        workers = len(server.children())
+        workers = len(server.workers())
         http_request(port, "GET", f"{FORM}?procedure={QUERY_MARKER}", proxy_headers(0))
 
         # Crash phase: kill -9 once a quarter of it is acknowledged, then start again.
@@ -581,12 +437,12 @@ def main():
             while len(crash_phase.acknowledged) < threshold and time.monotonic() < limit:
                 time.sleep(0.02)
             crash["acknowledged_before"] = len(crash_phase.acknowledged)
-            server.kill()
+            workers_killed = server.kill()
             killed_at = time.monotonic()
             time.sleep(1)  # Down for a moment: clients meet refused connections.
-            server.start(deadline)
+            server.start(min(90, deadline - time.monotonic()))
             crash["down_seconds"] = time.monotonic() - killed_at
-            crash["workers_killed"] = server.workers_killed
+            crash["workers_killed"] = workers_killed
 
         load.run(crash_phase, options.clients, during=kill_and_restart)
         server.stop()
@@ -600,7 +456,7 @@ def main():
     finally:
         with contextlib.suppress(Exception):
             if server.process is not None:
-                os.killpg(server.process.pid, signal.SIGKILL)
+                server.kill()
         if created:
             with contextlib.suppress(Exception):
                 database.drop()
@@ -620,9 +476,9 @@ def main():
                 phase.no_answer,
                 lost,
                 duplicated,
-                percentile(phase.latencies, 0.50),
-                percentile(phase.latencies, 0.95),
-                percentile(phase.latencies, 0.99),
+                percentile(phase.latencies, 0.50) * 1000,
+                percentile(phase.latencies, 0.95) * 1000,
+                percentile(phase.latencies, 0.99) * 1000,
             )
         )
     print()

@@ -7,27 +7,18 @@ none, and a patient's page must not need one.
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import sync_playwright
 
+from scripts.common import CHROMIUM, CHROMIUM_ARGS
+
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the
 # tests make there are ordinary blocking calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 360, "height": 800}
 SMALL_PHONE = {"width": 320, "height": 640}
