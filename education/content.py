@@ -29,7 +29,6 @@ from .models import (
     Medicine,
     Phase,
     PhaseStep,
-    Procedure,
     RecoveryRestriction,
     Reference,
     Risk,
@@ -94,7 +93,6 @@ def _text_blocks(procedure):
 class ProcedureContent:
     """A procedure's blocks as plain lists, in page order within each kind."""
 
-    procedure: Procedure
     sections: list = field(default_factory=list)
     conditions: list = field(default_factory=list)
     medicines: list = field(default_factory=list)
@@ -111,7 +109,7 @@ class ProcedureContent:
 
     @classmethod
     def load(cls, procedure):
-        content = cls(procedure, **_text_blocks(procedure))
+        content = cls(**_text_blocks(procedure))
         content.phases = list(Phase.objects.filter(procedure=procedure))
         steps = PhaseStep.objects.filter(phase__procedure=procedure)
         for phase in content.phases:
