@@ -3,7 +3,7 @@
 Views opt in with `@public_page`. `PublicPageCacheMiddleware` stores their responses
 in the "pages" cache (a folder on disk that every worker on the server shares) and
 serves them to visitors without a session, before sessions, users or the database
-are touched, already compressed (one copy for gzip, one plain). Any change to
+are touched, already compressed (one copy per encoding: zstd, Brotli, gzip, plain). Any change to
 education content empties the cache at once (`connect_purge_signals`), so an
 editor's save shows on the next page view.
 
@@ -13,6 +13,7 @@ with a session (staff) always gets a freshly rendered page.
 
 from functools import wraps
 
+from compression_middleware.middleware import compressor
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
@@ -64,9 +65,10 @@ class PublicPageCacheMiddleware:
         self.get_response = get_response
 
     def key(self, request):
-        # Stored as sent: compressed for browsers that take gzip, plain for the rest.
-        gzip = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
-        return f"page:{get_language_from_request(request)}:{'gz' if gzip else 'id'}:{request.path}"
+        # Stored as sent: compressed in the encoding the compression middleware picks
+        # for this browser's Accept-Encoding (its own choice function), plain if none.
+        encoding = compressor(request.META.get("HTTP_ACCEPT_ENCODING", ""))[0] or "identity"
+        return f"page:{get_language_from_request(request)}:{encoding}:{request.path}"
 
     def anonymous_read(self, request):
         return request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES
