@@ -110,9 +110,23 @@ ROOT_URLCONF = "clinic_site.urls"
 WSGI_APPLICATION = "clinic_site.wsgi.application"
 
 TEMPLATES = [
+    # What patients see (templates/): Jinja2, set up in clinic_site/jinja2.py. It gets
+    # `request`, `csrf_input` and `csrf_token` from Django's backend. First, so
+    # admin/lockout.html (django-axes) is the site's page.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "clinic_site.jinja2.environment",
+            "context_processors": ["education.context_processors.clinic"],
+        },
+    },
+    # The admin, the staff two-factor pages and crispy-forms' field templates: Django
+    # templates, from the apps' own templates/ folders only (no DIRS), so neither engine
+    # can load the other's files.
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -120,7 +134,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "education.context_processors.clinic",
             ],
         },
     },

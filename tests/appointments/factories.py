@@ -3,6 +3,7 @@
 All data is obviously fake: "Test Patient" names, 555-01xx numbers, example.com emails.
 """
 
+import html
 import itertools
 import time
 
@@ -81,3 +82,22 @@ def make_request(**fields):
     }
     values.update(fields)
     return Request.objects.create(**values)
+
+
+def form_as_sent(response):
+    """The public form bound to what the test posted and validated, as the view did it.
+
+    The public pages are Jinja2 templates, and the test client records the context of
+    Django templates only, so `response.context` does not hold the page's form.
+    """
+    request = response.wsgi_request
+    view = request.resolver_match.func.view_class()
+    view.setup(request)
+    form = view.get_form()
+    form.is_valid()
+    return form
+
+
+def shown_text(response):
+    """The page as text, entities resolved: what a patient reads (tags and all)."""
+    return html.unescape(response.content.decode(response.charset or "utf-8"))

@@ -1,28 +1,32 @@
-from django import template
+"""The public templates' own filters and helpers (Jinja2; clinic_site/jinja2.py registers them).
+
+Each returns either plain text, which Jinja2 escapes, or HTML it built from escaped
+text, marked safe (Django's SafeString has `__html__`, so Jinja2 leaves it as it is).
+"""
+
 from django.utils.html import escape, linebreaks
 from django.utils.safestring import mark_safe
+from jinja2 import pass_environment
 
 from education import images
 from education.models import Phase
 
-register = template.Library()
 
-
-@register.filter
 def linkterms(text, linker=None):
     """Escaped text; with a TermLinker, the page's first use of each glossary word is linked."""
     return linker(text) if linker else escape(text)
 
 
-@register.filter
 def paragraphs(text, linker=None):
     """Plain text with empty lines between paragraphs, as HTML paragraphs (terms linked)."""
     return mark_safe(linebreaks(linkterms(text, linker), autoescape=False))
 
 
-@register.filter
 def grouped(items, attribute):
-    """Consecutive items sharing a value, as (value, [items]) pairs, order kept."""
+    """Consecutive items sharing a value, as (value, [items]) pairs, order kept.
+
+    (Jinja2's own `groupby` sorts first; the page keeps the editor's order.)
+    """
     groups = []
     for item in items:
         value = getattr(item, attribute)
@@ -33,7 +37,6 @@ def grouped(items, attribute):
     return groups
 
 
-@register.filter
 def compare_rows(phases):
     """The phases' compared attributes as table rows: one row per attribute."""
     return [
@@ -45,28 +48,30 @@ def compare_rows(phases):
     ]
 
 
-@register.filter
 def tel_href(phone):
     """A phone number as written on the page, as the digits a tel: link needs."""
     phone = str(phone)
     return ("+" if phone.strip().startswith("+") else "") + "".join(c for c in phone if c.isdigit())
 
 
-@register.inclusion_tag("education/blocks/picture.html")
-def picture(image, alt, css_class="", lazy=False):
-    """An uploaded picture as WebP at the size shown, with its width and height set.
+@pass_environment
+def picture(environment, image, alt, css_class="", lazy=False):
+    """An uploaded picture as WebP at the size shown, with its width and height set
+    (drawn by education/blocks/picture.html).
 
     `lazy` for pictures below the fold; the main picture loads at once.
     """
     sizes = images.renditions(image)
     url, width, height = sizes[-1]
-    return {
-        "src": url,
-        "srcset": ", ".join(f"{u} {w}w" for u, w, _ in sizes),
-        "sizes": images.SIZES,
-        "width": width,
-        "height": height,
-        "alt": alt,
-        "css_class": css_class,
-        "lazy": lazy,
-    }
+    return mark_safe(
+        environment.get_template("education/blocks/picture.html").render(
+            src=url,
+            srcset=", ".join(f"{u} {w}w" for u, w, _ in sizes),
+            sizes=images.SIZES,
+            width=width,
+            height=height,
+            alt=alt,
+            css_class=css_class,
+            lazy=lazy,
+        )
+    )
