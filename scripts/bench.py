@@ -20,11 +20,15 @@ browser would. The form rate limit is raised for the run (REQUEST_RATE_LIMIT).
 2. Over HTTP: gunicorn (gunicorn.conf.py, its default worker count unless --workers)
    on a free loopback port, once uncached and once cached, and wrk at 32 connections:
    requests per second and p50/p99 latency for the procedure page, the home page, and
-   (cached run) a valid consultation POST. The procedure page's HTML, saved into the
-   collected static files before gunicorn starts, is served by the same gunicorn
-   through whitenoise as the reference; each page's throughput is given as a share of
-   it (median of the per-round shares). Every measurement is repeated (rounds
-   interleave the targets) and the median reported. The POST's rows are deleted after.
+   (cached run) a valid consultation POST. The uncached run also measures the floor:
+   the same page's HTML answered as stored through the site's whole middleware stack
+   (compression included) with no database or template (scripts/bench_settings.py),
+   the most any page rendered per request could reach on this machine. The procedure
+   page's HTML, saved into the collected static files before gunicorn starts, is
+   served by the same gunicorn through whitenoise as the reference; each page's
+   throughput is given as a share of it (median of the per-round shares). Every
+   measurement is repeated (rounds interleave the targets) and the median reported.
+   The POST's rows are deleted after.
 3. Page weight: Debian's Chromium through Playwright, a fresh context (first visit) per
    page: bytes of HTML, CSS, JS, fonts and images, as transferred (compressed) and
    decoded, the number of requests, and scripts that block rendering.
@@ -89,6 +93,7 @@ PAGES = [
     ("call-back form", "/appointments/call-back/"),
 ]
 REFERENCE_NAME = "bench-reference.html"
+FLOOR_LABEL = "Django, fixed page"
 # The PAGE_CACHE setting for each mode: off swaps the page cache for Django's DummyCache.
 UNCACHED_SETTINGS = "off"
 CACHED_SETTINGS = "on"
@@ -648,7 +653,11 @@ def main():
                     "procedure page", PROCEDURE, wrk_script(work / f"{prefix}-proc.lua", headers)
                 ),
                 Target("home page", "/", wrk_script(work / f"{prefix}-home.lua", headers)),
-            ]
+            ] + (
+                [Target(FLOOR_LABEL, "/bench-floor/", wrk_script(work / "floor.lua", headers))]
+                if prefix == "uncached"
+                else []
+            )
 
         over_http = {}
         for mode, settings_module in (("uncached", UNCACHED_SETTINGS), ("cached", CACHED_SETTINGS)):
@@ -658,6 +667,11 @@ def main():
                 f"page-cache-http-{mode}",
                 **gunicorn_env(port, work / f"access-{mode}.log"),
             )
+            if mode == "uncached":
+                server_env |= {
+                    "DJANGO_SETTINGS_MODULE": "scripts.bench_settings",
+                    "BENCH_FLOOR_PAGE": str(reference),
+                }
             server = Gunicorn(server_env, port, work / f"gunicorn-{mode}.log")
             server.start(deadline.timeout(90))
             workers = server.settled_workers()
@@ -783,6 +797,12 @@ def main():
         ["target", "mode", "req/s", "of ref", "p50 ms", "p99 ms", "errors"],
         rows,
         [18, 8, 7, 7, 7, 7, 7],
+    )
+    lines.append(
+        f"{FLOOR_LABEL}: the procedure page's HTML as stored, through the site's whole "
+        f"middleware stack with no database or template, reaches "
+        f"{shares[('uncached', FLOOR_LABEL)]:.0%} of static: the ceiling for any page "
+        "rendered per request on this machine"
     )
     post = over_http["cached"]["post"]
     post_done = sum(r["requests"] for r in post.runs)
