@@ -77,11 +77,11 @@ MIDDLEWARE = [
     # served as stored (compressed, with its headers) without sessions, users or
     # the database.
     "education.cache.PublicPageCacheMiddleware",
-    # Compresses pages: zstd, Brotli or gzip, whichever the browser takes first in
-    # that order (Brotli costs half of gzip's time for a smaller page). Static files
-    # come already compressed from whitenoise. BREACH: the only secret on any page is
-    # the CSRF token, which Django masks afresh for every response.
-    "compression_middleware.middleware.CompressionMiddleware",
+    # Compresses pages: zstd, Brotli or (Django's) gzip, whichever the browser takes
+    # first in that order; see clinic_site/compression.py. Static files come already
+    # compressed from whitenoise. BREACH: the only secret on any page is the CSRF
+    # token, which Django masks afresh for every response.
+    "clinic_site.compression.CompressionMiddleware",
     "clinic_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -13,12 +13,13 @@ with a session (staff) always gets a freshly rendered page.
 
 from functools import wraps
 
-from compression_middleware.middleware import compressor
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.translation import get_language_from_request
+
+from clinic_site.compression import best_encoding
 
 
 def page_cache():
@@ -65,9 +66,9 @@ class PublicPageCacheMiddleware:
         self.get_response = get_response
 
     def key(self, request):
-        # Stored as sent: compressed in the encoding the compression middleware picks
-        # for this browser's Accept-Encoding (its own choice function), plain if none.
-        encoding = compressor(request.META.get("HTTP_ACCEPT_ENCODING", ""))[0] or "identity"
+        # Stored as sent: compressed in the coding the compression middleware picks for
+        # this browser's Accept-Encoding (its own choice), plain if none.
+        encoding = best_encoding(request.META.get("HTTP_ACCEPT_ENCODING", "")) or "identity"
         return f"page:{get_language_from_request(request)}:{encoding}:{request.path}"
 
     def anonymous_read(self, request):
