@@ -25,7 +25,6 @@ from crispy_forms.utils import render_crispy_form
 from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import conditional_escape
 from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment, StrictUndefined, pass_context
 
@@ -46,11 +45,6 @@ def crispy(context, form):
     return render_crispy_form(
         form, context={"csrf_token": context["csrf_token"], "request": context["request"]}
     )
-
-
-def linebreaksbr(value):
-    """Django's |linebreaksbr: the text escaped, each line break a <br>."""
-    return defaultfilters.linebreaksbr(conditional_escape(value), autoescape=False)
 
 
 def environment(**options):
@@ -75,7 +69,8 @@ def environment(**options):
         grouped=templating.grouped,
         compare_rows=templating.compare_rows,
         tel_href=templating.tel_href,
-        linebreaksbr=linebreaksbr,
+        # Escapes the text itself (unless already safe), then marks the <br>s safe.
+        linebreaksbr=defaultfilters.linebreaksbr,
         truncatewords=defaultfilters.truncatewords,
         capfirst=defaultfilters.capfirst,
         date=defaultfilters.date,

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from education.cache import page_cache
-from education.models import Procedure
+from education.models import ClinicSettings, Procedure
 from education.views import GlossaryView
 
 from .factories import fill_procedure, make_procedure
@@ -209,3 +209,15 @@ def test_every_anchor_the_page_uses_itself_is_reserved_from_editors(demo):
     fixed = {block["anchor"] for block in blocks if block["template"] != "section"}
     assert len(fixed) == 11
     assert fixed <= PAGE_ANCHORS
+
+
+def test_editor_text_with_line_breaks_is_escaped_on_the_page(client, demo):
+    demo.summary = "<b>Bold</b> claim\nnext line"
+    demo.save()
+    clinic = ClinicSettings.load()
+    clinic.address = "1 Main St <script>x</script>\nSpringfield"
+    clinic.save()
+    page = client.get(demo.get_absolute_url()).content.decode()
+    assert "&lt;b&gt;Bold&lt;/b&gt; claim<br>next line" in page
+    assert "1 Main St &lt;script&gt;x&lt;/script&gt;<br>Springfield" in page
+    assert "<script>" not in page
