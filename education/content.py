@@ -10,9 +10,9 @@ queries and objects for 0.3 ms of SQL. So the page loads its content here instea
 - phases, steps and risks come in one query each, glossary words and related pages in
   one each: seven queries whatever the amount of content;
 - the SQL is built once per process (the UNION from the models' own metadata, the
-  other queries by compiling ordinary querysets once: compiling them anew took 2 ms a
-  page for 0.3 ms of SQL), and rows become ordinary model instances, so templates see
-  the same objects the admin edits.
+  other queries by compiling ordinary querysets once, education/queries.py: compiling
+  them anew took 2 ms a page for 0.3 ms of SQL), and rows become ordinary model
+  instances, so templates see the same objects the admin edits.
 
 The admin and the reading-grade check keep using the ORM; only the page uses this.
 """
@@ -22,6 +22,7 @@ from functools import cache
 
 from django.db import connection, models
 
+from . import queries
 from .models import (
     FAQ,
     Condition,
@@ -62,66 +63,61 @@ def text_fields(model):
 
 
 @cache
+def _columns(model):
+    """The row the UNION gives for `model`, by field: id, order, procedure, its texts."""
+    return ["id", "order", "procedure_id", *(f.attname for f in text_fields(model))]
+
+
+@cache
 def _text_blocks_sql():
     quote = connection.ops.quote_name
     width = max(len(text_fields(model)) for model in TEXT_BLOCKS.values())
     selects = []
     for kind, model in TEXT_BLOCKS.items():
+        # Rows are read back in the model's own field order (see _text_blocks).
+        if [f.attname for f in model._meta.concrete_fields] != _columns(model):
+            raise ValueError(f"{model.__name__}: a text block holds only order and texts")
         columns = [quote(f.column) for f in text_fields(model)]
         columns += ["NULL"] * (width - len(columns))
         selects.append(
-            f"SELECT '{kind}' AS kind, {quote('id')}, {quote('order')}, {', '.join(columns)} "
-            f"FROM {quote(model._meta.db_table)} WHERE {quote('procedure_id')} = %s"
+            f"SELECT '{kind}' AS kind, {quote('id')}, {quote('order')}, {quote('procedure_id')}, "
+            f"{', '.join(columns)} FROM {quote(model._meta.db_table)} "
+            f"WHERE {quote('procedure_id')} = %s"
         )
     return " UNION ALL ".join(selects) + " ORDER BY 1, 3, 2"
 
 
-def _rows(sql, params):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def _text_blocks(procedure):
     blocks = {kind: [] for kind in TEXT_BLOCKS}
-    for kind, pk, order, *values in _rows(_text_blocks_sql(), [procedure.pk] * len(TEXT_BLOCKS)):
+    params = [procedure.pk] * len(TEXT_BLOCKS)
+    for kind, *row in queries.rows(_text_blocks_sql(), params):
         model = TEXT_BLOCKS[kind]
-        names = [f.attname for f in text_fields(model)]
-        # `values` is padded with NULLs to the widest kind: zip stops at this kind's own.
-        fields = dict(zip(names, values, strict=False))
-        blocks[kind].append(model(id=pk, order=order, procedure_id=procedure.pk, **fields))
+        names = _columns(model)
+        # The row is padded with NULLs to the widest kind: keep this kind's own columns.
+        blocks[kind].append(model.from_db(connection.alias, names, row[: len(names)]))
     return blocks
 
 
-# The page's other queries, as ordinary querysets for one procedure.
-QUERIES = {
-    "phases": lambda pk: Phase.objects.filter(procedure=pk),
-    "steps": lambda pk: PhaseStep.objects.filter(phase__procedure=pk),
-    "risks": lambda pk: Risk.objects.filter(procedure=pk),
-    "glossary_terms": lambda pk: GlossaryTerm.objects.filter(procedures=pk),
-    "related": lambda pk: Procedure.objects.published().filter(related=pk),
-}
-# Stands in for the procedure's id while a query is compiled (ids are never negative).
-PLACEHOLDER = -48151623
+# The page's other queries, as ordinary querysets for one procedure (compiled once:
+# education/queries.py).
+def phases_of(pk):
+    return Phase.objects.filter(procedure=pk)
 
 
-@cache
-def _compiled(name):
-    """One of QUERIES as (SQL, parameters, model, column names), compiled once."""
-    queryset = QUERIES[name](PLACEHOLDER)
-    model = queryset.model
-    names = [f.attname for f in model._meta.concrete_fields]
-    sql, params = queryset.values_list(*names).query.sql_with_params()
-    if params.count(PLACEHOLDER) != 1:
-        raise ValueError(f"{name}: expected the procedure's id once in {params}")
-    return sql, params, model, names
+def steps_of(pk):
+    return PhaseStep.objects.filter(phase__procedure=pk)
 
 
-def _objects(name, procedure_pk):
-    """Model instances for one of QUERIES, from the SQL compiled once."""
-    sql, params, model, names = _compiled(name)
-    params = [procedure_pk if p == PLACEHOLDER else p for p in params]
-    return [model.from_db(connection.alias, names, row) for row in _rows(sql, params)]
+def risks_of(pk):
+    return Risk.objects.filter(procedure=pk)
+
+
+def glossary_terms_of(pk):
+    return GlossaryTerm.objects.filter(procedures=pk)
+
+
+def related_to(pk):
+    return Procedure.objects.published().filter(related=pk)
 
 
 @dataclass
@@ -145,17 +141,17 @@ class ProcedureContent:
     @classmethod
     def load(cls, procedure):
         content = cls(**_text_blocks(procedure))
-        content.phases = _objects("phases", procedure.pk)
-        steps = _objects("steps", procedure.pk)
+        content.phases = queries.fetch(phases_of, procedure.pk)
+        steps = queries.fetch(steps_of, procedure.pk)
         for phase in content.phases:
             phase.step_list = [step for step in steps if step.phase_id == phase.pk]
         references = {reference.pk: reference for reference in content.references}
-        content.risks = _objects("risks", procedure.pk)
+        content.risks = queries.fetch(risks_of, procedure.pk)
         for risk in content.risks:
             # One of this page's own references (or none): no query per risk.
             risk.reference = references.get(risk.reference_id)
-        content.glossary_terms = _objects("glossary_terms", procedure.pk)
-        content.related = _objects("related", procedure.pk)
+        content.glossary_terms = queries.fetch(glossary_terms_of, procedure.pk)
+        content.related = queries.fetch(related_to, procedure.pk)
         return content
 
     def risks_by_group(self):

@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from . import queries
+
 ORDER_HELP = _("Lower numbers come first on the page.")
 
 # Anchors the procedure page uses itself (education.views.page_blocks); a section or
@@ -104,11 +106,19 @@ class ClinicSettings(models.Model):
         cache = caches["pages"]
         clinic = cache.get("clinic-settings")
         if clinic is None:
-            clinic = cls.objects.filter(pk=1).first() or cls(
-                pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE
+            saved = queries.fetch(_clinic_settings, 1)
+            clinic = (
+                saved[0]
+                if saved
+                else cls(pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE)
             )
             cache.set("clinic-settings", clinic)
         return clinic
+
+
+def _clinic_settings(pk):
+    """ClinicSettings.load()'s query, compiled once (every page reads it)."""
+    return ClinicSettings.objects.filter(pk=pk)
 
 
 class GlossaryTerm(models.Model):

@@ -4,9 +4,10 @@ Each returns either plain text, which Jinja2 escapes, or HTML it built from esca
 text, marked safe (Django's SafeString has `__html__`, so Jinja2 leaves it as it is).
 """
 
-from django.utils.html import escape, linebreaks
+from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
 from jinja2 import pass_environment
+from markupsafe import escape
 
 from education import images
 from education.models import Phase

@@ -1,6 +1,8 @@
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from . import queries
 from .content import ProcedureContent
 from .models import GlossaryTerm, Procedure
 from .terms import TermLinker
@@ -23,17 +25,29 @@ class ProcedureListView(ListView):
         return Procedure.objects.published()
 
 
+def published_procedure(slug):
+    return Procedure.objects.published().filter(slug=slug)
+
+
+def procedure_or_draft(slug):
+    return Procedure.objects.filter(slug=slug)
+
+
 class ProcedureDetailView(DetailView):
     """The procedure page. Drafts are 404 except to staff who may edit procedures."""
 
     template_name = "education/procedure_detail.html"
     context_object_name = "procedure"
 
-    def get_queryset(self):
-        procedures = Procedure.objects.all()
-        if not self.request.user.has_perm("education.change_procedure"):
-            procedures = procedures.published()
-        return procedures
+    def get_object(self, queryset=None):
+        """The procedure by its slug, in one query compiled once (education/queries.py)."""
+        can_edit = self.request.user.has_perm("education.change_procedure")
+        found = queries.fetch(
+            procedure_or_draft if can_edit else published_procedure, self.kwargs["slug"]
+        )
+        if not found:
+            raise Http404(_("No procedure page has this address."))
+        return found[0]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
