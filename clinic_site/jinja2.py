@@ -52,7 +52,7 @@ def gettext_markup(message, **variables):
     """Jinja's newstyle gettext without its two wrapper calls (the same result).
 
     Jinja's `_()` looks `gettext` up in the context and calls it through two layers;
-    on the procedure page's 110 strings that took about 0.7 ms. The translation is
+    skipping them saved about 0.25 ms on the procedure page's 110 strings. The translation is
     trusted (Markup), the variables are escaped as they are put in, and "%%" is a
     percent sign, as with Jinja's own. Autoescaping is always on here.
     """
