@@ -88,14 +88,14 @@ def _text_blocks_sql():
 
 
 def _text_blocks(procedure):
-    blocks = {kind: [] for kind in TEXT_BLOCKS}
-    params = [procedure.pk] * len(TEXT_BLOCKS)
-    for kind, *row in queries.rows(_text_blocks_sql(), params):
-        model = TEXT_BLOCKS[kind]
-        names = _columns(model)
+    rows = {kind: [] for kind in TEXT_BLOCKS}
+    for kind, *row in queries.rows(_text_blocks_sql(), [procedure.pk] * len(TEXT_BLOCKS)):
         # The row is padded with NULLs to the widest kind: keep this kind's own columns.
-        blocks[kind].append(model.from_db(connection.alias, names, row[: len(names)]))
-    return blocks
+        rows[kind].append(row[: len(_columns(TEXT_BLOCKS[kind]))])
+    return {
+        kind: queries.instances(TEXT_BLOCKS[kind], _columns(TEXT_BLOCKS[kind]), kind_rows)
+        for kind, kind_rows in rows.items()
+    }
 
 
 # The page's other queries, as ordinary querysets for one procedure (compiled once:

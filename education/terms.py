@@ -39,9 +39,7 @@ class TermLinker:
             return match[0]
         self.waiting.discard(word)
         # match[1] is already escaped text.
-        return Markup('<a class="term" href="#term-{}">{}</a>').format(
-            self.slugs[word], Markup(match[1])
-        )
+        return f'<a class="term" href="#term-{escape(self.slugs[word])}">{match[1]}</a>'
 
     def __call__(self, text):
         html = str(escape(text))

@@ -61,3 +61,21 @@ def test_translations_are_trusted_and_variables_escaped():
 def test_the_active_language_is_used():
     with translation.override("en"):
         assert ENV.from_string("{{ _('Back to top') }}").render() == "Back to top"
+
+
+def test_url_answers_as_reverse_under_any_script_prefix_and_urlconf(settings):
+    from django.urls import clear_script_prefix, reverse, set_script_prefix
+
+    from clinic_site.jinja2 import url
+
+    assert url("education:procedure_detail", slug="pump") == "/procedures/pump/"
+    assert url("education:procedure_detail", slug="other") == "/procedures/other/"
+    assert url("appointments:consultation") == reverse("appointments:consultation")
+    set_script_prefix("/clinic/")
+    try:
+        assert url("education:procedure_detail", slug="pump") == "/clinic/procedures/pump/"
+    finally:
+        clear_script_prefix()
+    assert url("education:procedure_detail", slug="pump") == "/procedures/pump/"
+    settings.ROOT_URLCONF = "tests.urls_elsewhere"
+    assert url("education:procedure_detail", slug="pump") == "/elsewhere/procedures/pump/"

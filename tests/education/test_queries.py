@@ -60,3 +60,41 @@ def test_the_clinic_settings_come_from_the_saved_row_or_the_placeholders(setting
     ClinicSettings(name="North Clinic", phone="555-0100").save()
     saved = ClinicSettings.load()
     assert (saved.name, saved.phone, saved._state.adding) == ("North Clinic", "555-0100", False)
+
+
+def test_instances_are_what_from_db_makes():
+    from education.content import TEXT_BLOCKS
+
+    from .factories import fill_procedure
+
+    procedure = fill_procedure(make_procedure(slug="filled"), 2)
+    models = [*TEXT_BLOCKS.values(), Procedure, ClinicSettings]
+    for model in models:
+        names = [f.attname for f in model._meta.concrete_fields]
+        rows = list(model.objects.values_list(*names))
+        ours = queries.instances(model, names, rows)
+        django = [model.from_db(connection.alias, names, row) for row in rows]
+        assert [vars(o) | {"_state": None} for o in ours] == [
+            vars(d) | {"_state": None} for d in django
+        ], model
+        for instance in ours:
+            assert (instance._state.adding, instance._state.db) == (False, connection.alias)
+            assert instance._state.fields_cache == {}
+    assert procedure.sections.exists()
+
+
+def test_instances_go_through_from_db_when_a_signal_listens():
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance.slug)
+
+    make_procedure(slug="heard")
+    post_init.connect(listener, sender=Procedure)
+    try:
+        found = queries.fetch(published_procedure, "heard")
+    finally:
+        post_init.disconnect(listener, sender=Procedure)
+    assert seen == ["heard"] and found[0].slug == "heard"
