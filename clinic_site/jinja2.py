@@ -32,7 +32,7 @@ from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment, StrictUndefined, pass_context
 from markupsafe import Markup
 
-from education import templating
+from education import phones, templating
 
 
 def url(viewname, *args, **kwargs):
@@ -106,7 +106,7 @@ def environment(**options):
         paragraphs=templating.paragraphs,
         grouped=templating.grouped,
         compare_rows=templating.compare_rows,
-        tel_href=templating.tel_href,
+        tel_href=phones.tel_href,
         # Escapes the text itself (unless already safe), then marks the <br>s safe.
         linebreaksbr=defaultfilters.linebreaksbr,
         truncatewords=defaultfilters.truncatewords,

@@ -83,7 +83,7 @@ class LivingTopicInline(OrderedInline):
 
 class WarningSignInline(OrderedTabularInline):
     model = WarningSign
-    fields = ["order", "urgency", "sign"]
+    fields = ["order", "urgency", "sign", "what_to_do"]
 
 
 class FAQInline(OrderedInline):
@@ -111,7 +111,18 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
     autocomplete_fields = ["glossary_terms", "related"]
     readonly_fields = ["reading_grade"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "status", "summary", "reading_grade"]}),
+        (
+            None,
+            {
+                "description": _(
+                    "Never type a clinic phone number in any text on this page: write "
+                    "[clinic phone] or [after-hours phone], and the page shows the "
+                    "number saved in the clinic settings as a tap-to-call link. “911” "
+                    "becomes a tap-to-call link by itself."
+                ),
+                "fields": ["title", "slug", "status", "summary", "reading_grade"],
+            },
+        ),
         (
             _("Main picture"),
             {

@@ -6,6 +6,8 @@ each kind of block the same way everywhere, and a new procedure (a spinal cord
 stimulator, say) needs content, not code.
 """
 
+import re
+
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import queries
+from . import phones, queries
 
 ORDER_HELP = _("Lower numbers come first on the page.")
 
@@ -44,6 +46,25 @@ def validate_anchor(value):
             _("“%(value)s” is used by the page itself. Choose another anchor."),
             params={"value": value},
         )
+
+
+def check_phone_numbers(instance):
+    """Refuse clinic numbers typed into an education record's text (education/phones.py):
+    the number must come from the clinic settings, so it is never stale."""
+    errors = {}
+    for field in instance._meta.concrete_fields:
+        # Web addresses may hold digits in any pattern; they are never shown as text.
+        if isinstance(field, models.CharField | models.TextField) and not isinstance(
+            field, models.URLField
+        ):
+            mistakes = phones.typed_numbers(getattr(instance, field.attname) or "")
+            if mistakes:
+                errors[field.name] = _(
+                    "Remove “%(found)s”: write [clinic phone] or [after-hours phone] instead, "
+                    "so the page always shows the clinic's current number."
+                ) % {"found": mistakes[0]}
+    if errors:
+        raise ValidationError(errors)
 
 
 class ClinicSettings(models.Model):
@@ -225,6 +246,10 @@ class Procedure(models.Model):
     def get_absolute_url(self):
         return reverse("education:procedure_detail", kwargs={"slug": self.slug})
 
+    def clean(self):
+        super().clean()
+        check_phone_numbers(self)
+
     @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
@@ -238,6 +263,10 @@ class ProcedureChild(models.Model):
     class Meta:
         abstract = True
         ordering = ["order", "pk"]
+
+    def clean(self):
+        super().clean()
+        check_phone_numbers(self)
 
 
 class Reference(ProcedureChild):
@@ -387,9 +416,18 @@ class PhaseStep(models.Model):
     def __str__(self):
         return self.title
 
+    def clean(self):
+        super().clean()
+        check_phone_numbers(self)
+
 
 class Risk(ProcedureChild):
-    """A risk or side effect, grouped by where it comes from, with a plain frequency."""
+    """A risk or side effect, grouped by where it comes from, with how often it happens.
+
+    A frequency is only shown with its source, and always with its denominator
+    ("about 3 in 100 people who had a scan"). Where no good source gives a number the
+    field stays empty and the page says so, rather than "rarely".
+    """
 
     class Group(models.TextChoices):
         SURGERY = "surgery", _("From the surgery")
@@ -403,26 +441,54 @@ class Risk(ProcedureChild):
     description = models.TextField(_("what it means"), blank=True)
     frequency = models.CharField(
         _("how often"),
-        max_length=150,
+        max_length=300,
         blank=True,
-        help_text=_("In plain words, only when a source gives it: “about 3 in 100 people”."),
+        help_text=_(
+            "Only when a source gives a number, with its denominator and who was "
+            "counted: “About 3 in 100 people who had a scan.” Choose the source below. "
+            "Leave empty when no source gives a number: the page then says so."
+        ),
     )
     reference = models.ForeignKey(
         Reference,
         verbose_name=_("source"),
-        on_delete=models.SET_NULL,
+        # A reference that backs a frequency cannot be deleted on its own (the admin
+        # says which risk uses it); it goes with its page.
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="+",
         help_text=_("Where the frequency comes from (one of this page's references)."),
     )
 
+    # "3 in 100", "6 of 208", "1 in 10,000": a count and what it is out of.
+    DENOMINATOR = re.compile(r"\b\d[\d,.]*\s+(?:in|of|out of)\s+\d[\d,]*\b")
+
     class Meta(ProcedureChild.Meta):
         verbose_name = _("risk")
         verbose_name_plural = _("risks")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency="") | Q(reference__isnull=False),
+                name="risk_frequency_has_a_source",
+                violation_error_message=_("Choose the source of the frequency."),
+            )
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.frequency and not self.DENOMINATOR.search(self.frequency):
+            raise ValidationError(
+                {
+                    "frequency": _(
+                        "Give the number with what it is out of, for example "
+                        "“About 3 in 100 people who had a scan.”"
+                    )
+                }
+            )
 
 
 class RecoveryRestriction(ProcedureChild):
@@ -463,17 +529,46 @@ class LivingTopic(ProcedureChild):
 
 
 class WarningSign(ProcedureChild):
-    """A sign that needs help, with how fast to act. Urgency drives the box it goes in."""
+    """A sign that needs help, with how fast to act. Urgency drives the box it goes in.
+
+    Four levels, because "call us today" cannot say what a stopped pump needs: call
+    911; call the clinic now, day or night (the after-hours line, or the emergency room
+    if no one answers); call the clinic today; mention it at the next visit.
+    """
 
     class Urgency(models.TextChoices):
         EMERGENCY = "emergency", _("Call 911 now")
-        TODAY = "today", _("Call the clinic today")
-        NEXT_VISIT = "next_visit", _("Mention it at your next visit")
+        NOW = "now", _("Call us now, day or night")
+        TODAY = "today", _("Call us today")
+        NEXT_VISIT = "next_visit", _("Tell us at your next visit")
 
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="warning_signs")
-    urgency = models.CharField(_("urgency"), max_length=20, choices=Urgency.choices)
+    urgency = models.CharField(
+        _("urgency"),
+        max_length=20,
+        choices=Urgency.choices,
+        help_text=_(
+            "Call 911: breathing, waking, spinal cord or infection emergencies. Call us "
+            "now: anything that means the pump has stopped or the medicine is "
+            "missing (alarms, withdrawal, a missed refill)."
+        ),
+    )
     sign = models.CharField(
-        _("sign"), max_length=200, help_text=_("Short and simple: one sign per line.")
+        _("sign"),
+        max_length=200,
+        help_text=_(
+            "Short and simple: one sign per line, written so a family member can "
+            "spot it too (“Cannot be woken up”)."
+        ),
+    )
+    what_to_do = models.CharField(
+        _("what to do"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Optional: a step for this sign besides the box's call, for example "
+            "“Give naloxone (Narcan) if you have it.”"
+        ),
     )
 
     class Meta(ProcedureChild.Meta):

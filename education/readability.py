@@ -29,7 +29,10 @@ def prose_blocks(procedure):
     for phase in procedure.phases.all():
         blocks.append(phase.intro)
         blocks += [f"{as_sentence(step.title)} {step.detail}" for step in phase.steps.all()]
-    blocks += [f"{as_sentence(risk.name)} {risk.description}" for risk in procedure.risks.all()]
+    blocks += [
+        f"{as_sentence(risk.name)} {risk.description} {risk.frequency}"
+        for risk in procedure.risks.all()
+    ]
     blocks += [topic.body for topic in procedure.living_topics.all()]
     blocks += [f"{as_sentence(faq.question)} {faq.answer}" for faq in procedure.faqs.all()]
     return [block for block in blocks if block.strip()]
@@ -37,7 +40,10 @@ def prose_blocks(procedure):
 
 def safety_text(procedure):
     """The "when to get help" boxes, read as a list of short sentences."""
-    return " ".join(as_sentence(sign.sign) for sign in procedure.warning_signs.all())
+    return " ".join(
+        f"{as_sentence(sign.sign)} {as_sentence(sign.what_to_do)}".strip()
+        for sign in procedure.warning_signs.all()
+    )
 
 
 def procedure_grade(procedure):

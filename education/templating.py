@@ -6,21 +6,25 @@ text, marked safe (Django's SafeString has `__html__`, so Jinja2 leaves it as it
 
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
-from jinja2 import pass_environment
+from jinja2 import pass_context, pass_environment
 from markupsafe import escape
 
-from education import images
+from education import images, phones
 from education.models import Phase
 
 
-def linkterms(text, linker=None):
-    """Escaped text; with a TermLinker, the page's first use of each glossary word is linked."""
-    return linker(text) if linker else escape(text)
+@pass_context
+def linkterms(context, text, linker=None):
+    """Editor text as HTML: escaped; with a TermLinker, the page's first use of each
+    glossary word linked; clinic phone tokens and 911 as tap-to-call links
+    (education/phones.py) to the numbers in the page's `clinic` settings."""
+    return phones.with_phone_links(text, context.get("clinic"), linker or escape)
 
 
-def paragraphs(text, linker=None):
-    """Plain text with empty lines between paragraphs, as HTML paragraphs (terms linked)."""
-    return mark_safe(linebreaks(linkterms(text, linker), autoescape=False))
+@pass_context
+def paragraphs(context, text, linker=None):
+    """Plain text with empty lines between paragraphs, as HTML paragraphs (as linkterms)."""
+    return mark_safe(linebreaks(linkterms(context, text, linker), autoescape=False))
 
 
 def grouped(items, attribute):
@@ -47,12 +51,6 @@ def compare_rows(phases):
         }
         for name in Phase.COMPARED_FIELDS
     ]
-
-
-def tel_href(phone):
-    """A phone number as written on the page, as the digits a tel: link needs."""
-    phone = str(phone)
-    return ("+" if phone.strip().startswith("+") else "") + "".join(c for c in phone if c.isdigit())
 
 
 @pass_environment

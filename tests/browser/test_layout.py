@@ -119,7 +119,7 @@ def test_the_printed_procedure_page_is_a_clean_handout(page, demo):
         assert printed(risk.name)
     assert printed(procedure.faqs.last().question)
     assert printed(procedure.doctor_questions.last().question)
-    assert printed("Reviewed by: The clinic's medical director, MD.")
+    assert printed("Reviewed by: The clinic's medical director (demo placeholder), MD.")
     assert printed("Next review due:")
     assert printed(ClinicSettings.load().phone)
     for chrome in [

@@ -74,7 +74,10 @@ def fill_procedure(procedure, count):
         )
         LivingTopic.objects.create(procedure=procedure, order=n, title=f"Topic {n}", body="Text.")
         WarningSign.objects.create(
-            procedure=procedure, order=n, urgency=list(WarningSign.Urgency)[n % 3], sign=f"Sign {n}"
+            procedure=procedure,
+            order=n,
+            urgency=list(WarningSign.Urgency)[n % len(WarningSign.Urgency)],
+            sign=f"Sign {n}",
         )
         FAQ.objects.create(procedure=procedure, order=n, question=f"Question {n}?", answer="Yes.")
         DoctorQuestion.objects.create(procedure=procedure, order=n, question=f"Ask {n}?")

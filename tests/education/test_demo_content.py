@@ -5,7 +5,7 @@ from django.apps import apps
 from django.core.management import call_command
 
 from education import readability
-from education.models import ClinicSettings, GlossaryTerm, Procedure
+from education.models import ClinicSettings, GlossaryTerm, Procedure, WarningSign
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +42,7 @@ def test_demo_loader_creates_a_complete_published_page_set():
     ]:
         assert getattr(pump, related).exists(), related
     assert {risk.group for risk in pump.risks.all()} == {"surgery", "device", "medicine", "rare"}
-    assert {sign.urgency for sign in pump.warning_signs.all()} == {
-        "emergency",
-        "today",
-        "next_visit",
-    }
+    assert {sign.urgency for sign in pump.warning_signs.all()} == set(WarningSign.Urgency)
     assert all(phase.steps.exists() for phase in pump.phases.all())
     assert "555" in ClinicSettings.load().phone
 

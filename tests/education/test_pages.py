@@ -86,7 +86,7 @@ def test_every_contents_link_leads_to_a_heading_on_the_page(client, demo):
 def test_procedure_page_shows_the_review_line_and_references(client, demo):
     page = html(client.get(PUMP_URL))
     assert "Reviewed by:" in page
-    assert 'Last reviewed: <time datetime="2026-11-01">' in page
+    assert 'Last reviewed: <time datetime="2026-12-01">' in page
     assert "Next review due:" in page
     for reference in demo.references.all():
         assert f'id="ref-{reference.pk}"' in page
@@ -102,7 +102,12 @@ def test_procedure_page_compares_the_trial_and_the_implant_side_by_side(client, 
 
 def test_when_to_get_help_boxes_say_their_urgency_in_words(client, demo):
     page = html(client.get(PUMP_URL))
-    for label in ["Call 911 now", "Call the clinic today", "Mention it at your next visit"]:
+    for label in [
+        "Call 911 now",
+        "Call us now, day or night",
+        "Call us today",
+        "Tell us at your next visit",
+    ]:
         assert label in page
     assert 'href="tel:911"' in page
 

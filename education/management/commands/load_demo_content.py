@@ -4,12 +4,17 @@ Idempotent and respectful of editors: it only creates what is missing. A procedu
 whose slug already exists, a glossary term whose anchor exists, or clinic settings
 that were already saved are left exactly as they are, so running it again (as
 `make run` does every time) never overwrites edits made in the admin.
+
+A corrected demo reaches a fresh install by itself. An existing install takes it only
+when someone asks by name: `--replace SLUG` deletes that procedure page (every block
+of it) and loads it again from the demo file, and updates the glossary words the file
+defines in place. The clinic settings are never replaced.
 """
 
 import tomllib
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from education.models import (
@@ -52,16 +57,45 @@ class Command(BaseCommand):
         parser.add_argument(
             "--directory", type=Path, default=DEMO_DIR, help="Folder of demo content files."
         )
+        parser.add_argument(
+            "--replace",
+            metavar="SLUG",
+            action="append",
+            default=[],
+            help=(
+                "Delete this procedure page and load it again from the demo files, with "
+                "the glossary words they define. Edits made to it in the admin are lost."
+            ),
+        )
 
     @transaction.atomic
-    def handle(self, *args, directory, **options):
+    def handle(self, *args, directory, replace, **options):
+        files = [
+            tomllib.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(directory.glob("*.toml"))
+        ]
+        demo_slugs = {p["slug"] for data in files for p in data.get("procedures", [])}
+        unknown = sorted(set(replace) - demo_slugs)
+        if unknown:
+            raise CommandError(
+                f"No demo page has the address {', '.join(unknown)}. "
+                f"Demo pages: {', '.join(sorted(demo_slugs))}."
+            )
+        replaced = []
+        if replace:
+            deleted, _by_model = Procedure.objects.filter(slug__in=replace).delete()
+            replaced = [f"replaced {', '.join(replace)} ({deleted} records deleted first)"]
+            for data in files:
+                for term in data.get("glossary", []):
+                    # Updated in place: other pages may link to the same word.
+                    GlossaryTerm.objects.update_or_create(slug=term["slug"], defaults=term)
         created = []
-        for path in sorted(directory.glob("*.toml")):
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for data in files:
             created += self.load_clinic(data.get("clinic"))
             created += self.load_glossary(data.get("glossary", []))
             for procedure in data.get("procedures", []):
                 created += self.load_procedure(procedure)
+        created = replaced + created
         if created:
             self.stdout.write(self.style.SUCCESS(f"Demo content created: {', '.join(created)}."))
         else:
