@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BooleanField, Case, Count, Q, Value, When
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -25,7 +25,6 @@ from django.utils.translation import ngettext
 from phonenumbers import region_code_for_number
 
 from . import services
-from .business_days import overdue_cutoff
 from .forms import SAFETY_FIELDS
 from .models import ContactAttempt, Request, RequestEvent
 
@@ -74,11 +73,10 @@ class OverdueFilter(admin.SimpleListFilter):
         return [("yes", _("Overdue")), ("no", _("Not overdue"))]
 
     def queryset(self, request, queryset):
-        overdue = Q(status=Request.Status.NEW, submitted_at__lt=overdue_cutoff())
         if self.value() == "yes":
-            return queryset.filter(overdue)
+            return queryset.overdue()
         if self.value() == "no":
-            return queryset.exclude(overdue)
+            return queryset.exclude(Request.objects.overdue_condition())
         return queryset
 
 
@@ -331,20 +329,7 @@ class RequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                attempt_count=Count("attempts"),
-                is_overdue=Case(
-                    When(
-                        status=Request.Status.NEW,
-                        submitted_at__lt=overdue_cutoff(),
-                        then=Value(True),
-                    ),
-                    default=Value(False),
-                    output_field=BooleanField(),
-                ),
-            )
+            super().get_queryset(request).with_overdue().annotate(attempt_count=Count("attempts"))
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -392,10 +377,7 @@ class RequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("age"), ordering="submitted_at")
     def age(self, obj):
         age = timesince(obj.submitted_at, timezone.now(), depth=1)
-        overdue = getattr(obj, "is_overdue", None)
-        if overdue is None:
-            overdue = obj.status == Request.Status.NEW and obj.submitted_at < overdue_cutoff()
-        if overdue:
+        if obj.is_overdue:
             return format_html('{} <strong class="overdue">{}</strong>', age, _("OVERDUE"))
         return age
 

@@ -94,6 +94,12 @@ class RequestForm(forms.ModelForm):
         ),
         _("Answer yes or no: do you have signs of withdrawal?"),
     )
+    preferred_time = forms.ChoiceField(
+        label=_("When is the best time to call you?"),
+        choices=Request.TimeOfDay.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the best time to call you.")},
+    )
     website = forms.CharField(
         label=_("Leave this box empty"),
         required=False,
@@ -246,12 +252,6 @@ class ConsultationRequestForm(RequestForm):
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose how we should contact you.")},
     )
-    preferred_time = forms.ChoiceField(
-        label=_("When is the best time to call you?"),
-        choices=Request.TimeOfDay.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choose the best time to call you.")},
-    )
     patient_type = forms.ChoiceField(
         label=_("Are you new to the clinic, or do you already have a pain pump?"),
         choices=[
@@ -280,26 +280,11 @@ class ConsultationRequestForm(RequestForm):
         error_messages={"required": _("Check the box to say you agree, so we can contact you.")},
     )
 
-    field_order = [
-        *SAFETY_FIELDS,
-        "name",
-        "phone",
-        "email",
-        "contact_method",
-        "preferred_time",
-        "voicemail_ok",
-        "patient_type",
-        "procedure",
-        "reason",
-        "referring_doctor",
-        "language",
-        "needs_interpreter",
-        "data_consent",
-    ]
-
     class Meta:
         model = Request
+        # In the order the form asks (the safety questions first).
         fields = [
+            *SAFETY_FIELDS,
             "name",
             "phone",
             "email",
@@ -313,7 +298,6 @@ class ConsultationRequestForm(RequestForm):
             "language",
             "needs_interpreter",
             "data_consent",
-            *SAFETY_FIELDS,
         ]
         labels = {
             "name": _("Your full name"),
@@ -393,19 +377,11 @@ class ConsultationRequestForm(RequestForm):
 class CallBackRequestForm(RequestForm):
     """The shortest way to be called: name, phone, best time and a few words."""
 
-    preferred_time = forms.ChoiceField(
-        label=_("When is the best time to call you?"),
-        choices=Request.TimeOfDay.choices,
-        widget=forms.RadioSelect,
-        error_messages={"required": _("Choose the best time to call you.")},
-    )
-
     submit_label = _("Please call me")
-    field_order = [*SAFETY_FIELDS, "name", "phone", "preferred_time", "reason"]
 
     class Meta:
         model = Request
-        fields = ["name", "phone", "preferred_time", "reason", *SAFETY_FIELDS]
+        fields = [*SAFETY_FIELDS, "name", "phone", "preferred_time", "reason"]
         labels = {
             "name": _("Your full name"),
             "phone": _("Phone number"),

@@ -9,17 +9,32 @@ patient details (they are shown next to the request, never instead of it).
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .business_days import overdue_cutoff
 from .references import LENGTH as REFERENCE_LENGTH
 
 
 class RequestQuerySet(models.QuerySet):
     def open(self):
         return self.exclude(status=Request.Status.CLOSED)
+
+    @staticmethod
+    def overdue_condition():
+        """The overdue rule: still new after the response target (business_days.py)."""
+        return Q(status=Request.Status.NEW, submitted_at__lt=overdue_cutoff())
+
+    def overdue(self):
+        return self.filter(self.overdue_condition())
+
+    def with_overdue(self):
+        """Each request with `is_overdue`, for the worklist's column and the export."""
+        return self.annotate(
+            is_overdue=ExpressionWrapper(self.overdue_condition(), output_field=BooleanField())
+        )
 
 
 class Request(models.Model):
@@ -259,6 +274,14 @@ class ContactAttempt(models.Model):
         return _("Call on request %(reference)s") % {"reference": self.request.reference}
 
 
+class RequestEventManager(models.Manager):
+    def record(self, request, action, by, old="", new=""):
+        """Add one history entry: who (`by`, or None for the system) did what, from, to."""
+        return self.create(
+            request=request, action=action, actor=by, old_value=old[:80], new_value=new[:80]
+        )
+
+
 class RequestEvent(models.Model):
     """The request's history: who changed what and when, in words staff can read.
 
@@ -293,6 +316,8 @@ class RequestEvent(models.Model):
     action = models.CharField(_("what"), max_length=20, choices=Action.choices)
     old_value = models.CharField(_("from"), max_length=80, blank=True)
     new_value = models.CharField(_("to"), max_length=80, blank=True)
+
+    objects = RequestEventManager()
 
     class Meta:
         verbose_name = _("history entry")

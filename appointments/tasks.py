@@ -2,11 +2,11 @@
 
 from django_tasks import task
 
-from . import services
+from . import notifications
 
 
 @task()
 def notify_front_desk(request_id):
     """Email the front desk about a new request. Failures are recorded, then retried by
     `manage.py retry_notifications` (cron) or the admin's "Retry notification" action."""
-    return services.send_notification(request_id)
+    return notifications.send_notification(request_id)

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "education",
     "appointments",
     "accounts",
+    "operations",
 ]
 
 MIDDLEWARE = [

@@ -5,13 +5,13 @@ superuser. Staff personas belong to the groups the data migration creates, so th
 tests exercise the real permissions.
 """
 
-import importlib
 import io
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+
+from accounts import roles
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +31,9 @@ def _safe_settings(settings, tmp_path):
 
 def staff_group(name):
     """The group the data migration made. Transactional (browser) tests empty every
-    table after each test, so the migration's own function makes them again."""
+    table after each test, so the roles' own create_groups() makes them again."""
     if not Group.objects.filter(name=name).exists():
-        migration = importlib.import_module("appointments.migrations.0002_staff_groups")
-        migration.create_groups(django_apps, None)
+        roles.create_groups()
     return Group.objects.get(name=name)
 
 

@@ -1,6 +1,5 @@
 """The demo loader and the staff-groups data migration."""
 
-import importlib
 import io
 
 import pytest
@@ -11,11 +10,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
+from accounts import roles
 from appointments.models import Request
 
 pytestmark = pytest.mark.django_db
-
-groups_migration = importlib.import_module("appointments.migrations.0002_staff_groups")
 
 
 def load_demo(settings):
@@ -55,8 +53,8 @@ def test_the_demo_loader_refuses_to_run_with_debug_off(settings):
 
 def test_the_groups_migration_can_be_reversed_and_reapplied():
     state = MigrationLoader(connection).project_state(("appointments", "0002_staff_groups"))
-    groups_migration.delete_groups(state.apps, None)
+    roles.delete_groups(state.apps)
     assert not Group.objects.filter(name__in=["Front desk", "Content editors"]).exists()
-    groups_migration.create_groups(state.apps, None)
+    roles.create_groups(state.apps)
     front_desk = Group.objects.get(name="Front desk")
     assert front_desk.permissions.filter(codename="export_request").exists()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from appointments import services
+from appointments import notifications
 from appointments.models import Request
 
 from .factories import consultation_data, make_request
@@ -102,7 +102,7 @@ def test_a_failed_notification_is_retried_by_the_command(
 def test_the_retry_command_stops_after_the_attempt_limit(settings, mailoutbox):
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
     make_request(notification_status="failed", notification_attempts=3)
-    assert not services.notifications_to_retry().exists()
+    assert not notifications.notifications_to_retry().exists()
 
 
 def test_the_retry_command_picks_up_a_notification_stuck_in_the_queue(settings):
@@ -110,12 +110,12 @@ def test_the_retry_command_picks_up_a_notification_stuck_in_the_queue(settings):
     stuck = make_request(submitted_at=timezone.now() - datetime.timedelta(minutes=31))
     make_request()  # just sent: still waiting normally
     make_request(notification_status="sent", submitted_at=stuck.submitted_at)
-    assert list(services.notifications_to_retry()) == [stuck]
+    assert list(notifications.notifications_to_retry()) == [stuck]
 
 
 def test_a_notification_already_sent_is_not_sent_twice(mailoutbox):
     request = make_request(notification_status="sent")
-    assert services.send_notification(request.pk) is False
+    assert notifications.send_notification(request.pk) is False
     assert mailoutbox == []
 
 

@@ -10,7 +10,7 @@ Each request is tried up to NOTIFICATION_MAX_ATTEMPTS times; after that it stays
 
 from django.core.management.base import BaseCommand
 
-from appointments import services
+from appointments import notifications, services
 
 
 class Command(BaseCommand):
@@ -18,6 +18,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         queued = 0
-        for request in services.notifications_to_retry():
+        for request in notifications.notifications_to_retry():
             queued += services.retry_notification(request)
         self.stdout.write(f"Queued {queued} notification(s) again.")

@@ -14,7 +14,6 @@ off the machine, encrypted. Restore with `manage.py restore FILE` (see README).
 
 import os
 import sqlite3
-import subprocess
 from pathlib import Path
 
 from django.conf import settings
@@ -22,40 +21,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
-
-def postgres_environment(settings_dict):
-    """libpq's environment variables for one configured database: no password in argv."""
-    values = {
-        "PGHOST": settings_dict.get("HOST") or "",
-        "PGPORT": str(settings_dict.get("PORT") or ""),
-        "PGUSER": settings_dict.get("USER") or "",
-        "PGPASSWORD": settings_dict.get("PASSWORD") or "",
-        "PGDATABASE": settings_dict["NAME"],
-    }
-    return {**os.environ, **{key: value for key, value in values.items() if value}}
-
-
-def run_tool(command, env, timeout):
-    """Run pg_dump / pg_restore; a failure raises CommandError with the tool's message."""
-    try:
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError as exc:
-        raise CommandError(f"{command[0]} is not installed (Debian: postgresql-client).") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise CommandError(f"{command[0]} took longer than {timeout} seconds.") from exc
-    if result.returncode != 0:
-        raise CommandError(f"{command[0]} failed:\n{result.stderr.strip()[-2000:]}")
-    return result
-
-
-def sqlite_integrity(path):
-    """PRAGMA integrity_check on a SQLite file: "ok", or the first problems found."""
-    check = sqlite3.connect(path)
-    try:
-        rows = check.execute("PRAGMA integrity_check").fetchall()
-    finally:
-        check.close()
-    return "; ".join(row[0] for row in rows[:5])
+from operations.database import postgres_environment, run_tool, sqlite_integrity
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from .backup import postgres_environment, run_tool, sqlite_integrity
+from operations.database import postgres_environment, run_tool, sqlite_integrity
 
 
 class Command(BaseCommand):

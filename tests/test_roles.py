@@ -1,0 +1,65 @@
+"""The staff roles (accounts/roles.py): who may do what, exactly."""
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from accounts import roles
+
+pytestmark = pytest.mark.django_db
+
+EDUCATION_MODELS = {
+    "clinicsettings",
+    "condition",
+    "doctorquestion",
+    "faq",
+    "glossaryterm",
+    "livingtopic",
+    "medicine",
+    "phase",
+    "phasestep",
+    "procedure",
+    "recoveryrestriction",
+    "reference",
+    "risk",
+    "section",
+    "warningsign",
+}
+
+
+def codenames(group_name):
+    return set(Group.objects.get(name=group_name).permissions.values_list("codename", flat=True))
+
+
+def test_content_editors_edit_all_education_content_and_nothing_else():
+    expected = {
+        f"{action}_{model}"
+        for model in EDUCATION_MODELS
+        for action in ("add", "change", "delete", "view")
+    }
+    assert codenames(roles.CONTENT_EDITORS) == expected
+
+
+def test_front_desk_works_requests_and_only_reads_content():
+    expected = {f"view_{model}" for model in EDUCATION_MODELS} | {
+        "view_request",
+        "change_request",
+        "export_request",
+        "add_contactattempt",
+        "view_contactattempt",
+        "change_contactattempt",
+        "view_requestevent",
+    }
+    assert codenames(roles.FRONT_DESK) == expected
+
+
+def test_every_role_permission_exists_and_creating_groups_again_changes_nothing():
+    before = {name: codenames(name) for name in roles.ROLES}
+    roles.create_groups()
+    assert {name: codenames(name) for name in roles.ROLES} == before
+    for role, rules in roles.ROLES.items():
+        for app_label, model, actions in rules:
+            rows = Permission.objects.filter(content_type__app_label=app_label)
+            if model != "*":
+                rows = rows.filter(content_type__model=model)
+            for action in actions:
+                assert rows.filter(codename__startswith=f"{action}_").exists(), (role, model)
