@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "appointments",
     "accounts",
     "operations",
+    "clinic_site",
 ]
 
 MIDDLEWARE = [
@@ -77,12 +78,11 @@ MIDDLEWARE = [
     # After the HTTPS redirect, before everything else: a cached public page is
     # served as stored (compressed, with its headers) without sessions, users or
     # the database.
-    "education.cache.PublicPageCacheMiddleware",
-    # Compresses pages: zstd, Brotli or (Django's) gzip, whichever the browser takes
-    # first in that order; see clinic_site/compression.py. Static files come already
-    # compressed from whitenoise. BREACH: the only secret on any page is the CSRF
-    # token, which Django masks afresh for every response.
-    "clinic_site.compression.CompressionMiddleware",
+    "clinic_site.cache.PublicPageCacheMiddleware",
+    # Django's gzip, with its random padding against BREACH (pages echo search
+    # text and show patient data in the admin). Static files come already compressed
+    # from whitenoise (Brotli and gzip).
+    "django.middleware.gzip.GZipMiddleware",
     "clinic_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -162,7 +162,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Caches. "pages" holds rendered public pages (education/cache.py): a folder on disk,
+# Caches. "pages" holds rendered public pages (clinic_site/cache.py): a folder on disk,
 # so every worker on the server shares it and one content change empties it for all.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -173,6 +173,15 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 2000},
     },
 }
+# The pages kept in it: the same for every anonymous reader (no form, nothing
+# personal). Any change to these apps' content empties it.
+PUBLIC_PAGES = [
+    "education:home",
+    "education:procedure_list",
+    "education:procedure_detail",
+    "education:glossary",
+]
+PAGE_CACHE_PURGE_APPS = ["education"]
 # PAGE_CACHE=off renders every page afresh (for measuring the uncached site).
 if not env_bool("PAGE_CACHE", True):
     CACHES["pages"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
@@ -187,15 +196,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Language and time. English only for now, so Django's translation machinery is off:
-# Django documents USE_I18N as the switch that spares it, and with one language it
-# did nothing but cost time (0.4 ms of the procedure page's 5; every _() call and
-# url() went through it). Strings stay marked for translation. To publish the
-# Spanish version: USE_I18N = True, add ("es", _("Spanish")) and its locale files.
+# Language and time. English only for now; the translation machinery is on, ready for
+# the Spanish version (add ("es", _("Spanish")) and its locale files).
 LANGUAGE_CODE = env("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-USE_I18N = False
+USE_I18N = True
 TIME_ZONE = env("TIME_ZONE", "America/New_York")
 USE_TZ = True
 

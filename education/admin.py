@@ -7,61 +7,31 @@ from django.utils.translation import gettext_lazy as _
 
 from . import readability
 from .audit import ContentAuditMixin
+from .blocks import BLOCKS
 from .models import (
-    FAQ,
     ClinicSettings,
-    Condition,
-    DoctorQuestion,
     GlossaryTerm,
-    LivingTopic,
-    Medicine,
     Phase,
     PhaseStep,
     Procedure,
-    RecoveryRestriction,
     Reference,
-    Risk,
-    Section,
-    WarningSign,
 )
 
-
-class OrderedInline(admin.StackedInline):
-    extra = 0
-
-
-class OrderedTabularInline(admin.TabularInline):
-    extra = 0
+# Inlines: one per kind of block (education/blocks.py), in page order. A kind gets a
+# plain stacked or tabular inline with its fields; these add what some kinds need.
 
 
-class SectionInline(OrderedInline):
-    model = Section
-    fields = ["order", "heading", "anchor", "body"]
+class SectionInlineExtras:
     prepopulated_fields = {"anchor": ["heading"]}
 
 
-class ConditionInline(OrderedTabularInline):
-    model = Condition
-    fields = ["order", "name", "description"]
-
-
-class MedicineInline(OrderedTabularInline):
-    model = Medicine
-    fields = ["order", "name", "purpose", "approval", "approval_note"]
-
-
-class PhaseInline(OrderedInline):
-    model = Phase
+class PhaseInlineExtras:
     show_change_link = True
-    fields = ["order", "name", "anchor", "intro", *Phase.COMPARED_FIELDS]
     prepopulated_fields = {"anchor": ["name"]}
     verbose_name_plural = _("phases (save, then use “Change” to edit each phase's steps)")
 
 
-class RiskInline(OrderedTabularInline):
-    model = Risk
-    fields = ["order", "group", "name", "description", "frequency", "reference"]
-
+class RiskInlineExtras:
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         # A risk's source is one of this page's own references.
@@ -71,35 +41,25 @@ class RiskInline(OrderedTabularInline):
         return formset
 
 
-class RecoveryRestrictionInline(OrderedTabularInline):
-    model = RecoveryRestriction
-    fields = ["order", "period", "activity", "reason"]
-
-
-class LivingTopicInline(OrderedInline):
-    model = LivingTopic
-    fields = ["order", "title", "body"]
-
-
-class WarningSignInline(OrderedTabularInline):
-    model = WarningSign
-    fields = ["order", "urgency", "sign", "what_to_do"]
-
-
-class FAQInline(OrderedInline):
-    model = FAQ
-    fields = ["order", "question", "answer"]
-
-
-class DoctorQuestionInline(OrderedTabularInline):
-    model = DoctorQuestion
-    fields = ["order", "question"]
-
-
-class ReferenceInline(OrderedTabularInline):
-    model = Reference
+class ReferenceInlineExtras:
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fields = ["order", "title", "publisher", "year", "url"]
+
+
+INLINE_EXTRAS = {
+    "sections": SectionInlineExtras,
+    "phases": PhaseInlineExtras,
+    "risks": RiskInlineExtras,
+    "references": ReferenceInlineExtras,
+}
+
+
+def block_inline(kind):
+    """The admin inline for one kind of block: its model's fields, stacked for long
+    texts, tabular otherwise, with the extras above where a kind has some."""
+    bases = (admin.StackedInline if kind.stacked else admin.TabularInline,)
+    if kind.related_name in INLINE_EXTRAS:
+        bases = (INLINE_EXTRAS[kind.related_name], *bases)
+    return type(f"{kind.model.__name__}Inline", bases, {"model": kind.model, "extra": 0})
 
 
 @admin.register(Procedure)
@@ -149,19 +109,7 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
         (_("Links"), {"fields": ["glossary_terms", "related"]}),
     ]
     # Inlines in the order the page reads.
-    inlines = [
-        SectionInline,
-        ConditionInline,
-        MedicineInline,
-        PhaseInline,
-        RiskInline,
-        RecoveryRestrictionInline,
-        LivingTopicInline,
-        WarningSignInline,
-        FAQInline,
-        DoctorQuestionInline,
-        ReferenceInline,
-    ]
+    inlines = [block_inline(kind) for kind in BLOCKS if kind.inline]
 
     @admin.display(description=_("reading grade (US school grade)"))
     def reading_grade(self, obj):
@@ -194,8 +142,9 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
         )
 
 
-class PhaseStepInline(OrderedTabularInline):
+class PhaseStepInline(admin.TabularInline):
     model = PhaseStep
+    extra = 0
     fields = ["order", "title", "detail"]
 
 
@@ -205,7 +154,6 @@ class PhaseAdmin(ContentAuditMixin, admin.ModelAdmin):
     list_filter = ["procedure"]
     list_select_related = ["procedure"]
     search_fields = ["name", "procedure__title"]
-    fields = ["procedure", "order", "name", "anchor", "intro", *Phase.COMPARED_FIELDS]
     inlines = [PhaseStepInline]
 
 

@@ -6,8 +6,3 @@ class EducationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "education"
     verbose_name = _("Patient education")
-
-    def ready(self):
-        from .cache import connect_purge_signals
-
-        connect_purge_signals()

@@ -12,36 +12,18 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import phones, queries
+from . import phones
+from .blocks import BLOCKS, PAGE_ANCHORS, RESERVED_PREFIXES
 
 ORDER_HELP = _("Lower numbers come first on the page.")
 
-# Anchors the procedure page uses itself (education.views.page_blocks); a section or
-# phase that took one would break the contents links.
-PAGE_ANCHORS = {
-    "top",
-    "main",
-    "contents",
-    "conditions",
-    "medicines",
-    "stages",
-    "risks",
-    "recovery",
-    "everyday-life",
-    "when-to-get-help",
-    "questions-and-answers",
-    "ask-your-doctor",
-    "words",
-    "sources",
-}
-
 
 def validate_anchor(value):
-    if value in PAGE_ANCHORS or value.startswith(("term-", "ref-", "cta-")):
+    if value in PAGE_ANCHORS or value.startswith(RESERVED_PREFIXES):
         raise ValidationError(
             _("“%(value)s” is used by the page itself. Choose another anchor."),
             params={"value": value},
@@ -127,19 +109,11 @@ class ClinicSettings(models.Model):
         cache = caches["pages"]
         clinic = cache.get("clinic-settings")
         if clinic is None:
-            saved = queries.fetch(_clinic_settings, 1)
-            clinic = (
-                saved[0]
-                if saved
-                else cls(pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE)
+            clinic = cls.objects.filter(pk=1).first() or cls(
+                pk=1, name=settings.CLINIC_NAME, phone=settings.CLINIC_PHONE
             )
             cache.set("clinic-settings", clinic)
         return clinic
-
-
-def _clinic_settings(pk):
-    """ClinicSettings.load()'s query, compiled once (every page reads it)."""
-    return ClinicSettings.objects.filter(pk=pk)
 
 
 class GlossaryTerm(models.Model):
@@ -166,6 +140,17 @@ class GlossaryTerm(models.Model):
 class ProcedureQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Procedure.Status.PUBLISHED)
+
+    def with_content(self):
+        """Each procedure with every block of its page (education/blocks.py) and its
+        published related pages: one query per kind of block, however much content."""
+        lookups = []
+        for kind in BLOCKS:
+            records = kind.model.objects.select_related(*kind.select_related)
+            lookups.append(Prefetch(kind.related_name, queryset=records))
+            lookups += [f"{kind.related_name}__{name}" for name in kind.prefetch_related]
+        related = Prefetch("related", queryset=Procedure.objects.published())
+        return self.prefetch_related(*lookups, related)
 
 
 class Procedure(models.Model):

@@ -25,8 +25,6 @@ class TermLinker:
     90 times.
     """
 
-    do_not_call_in_templates = True
-
     def __init__(self, terms):
         self.slugs = {}
         for term in terms:

@@ -102,10 +102,11 @@ BENCH_EMAIL = "bench-test@example.com"
 RESULT_MARK = "BENCH_JSON "
 KB = 1000  # Page weight in kB (1000 bytes), the stricter reading of the budget.
 
-# Targets the figures are judged against.
-TARGET_SERVER_MS = 5.0
-TARGET_MAX_QUERIES = 10
-TARGET_SHARE_UNCACHED = 0.40
+# Targets the figures are judged against (the performance budget, issue 12): patients
+# get the page cache, so only the cached throughput has a share target; the uncached
+# page (staff, and the first reader after an edit) has a server-time budget.
+TARGET_SERVER_MS = 15.0
+TARGET_MAX_QUERIES = 20
 TARGET_SHARE_CACHED = 0.80
 TARGET_WEIGHT_KB = 50
 TARGET_REQUESTS = 6
@@ -848,9 +849,9 @@ def main():
     stored_short = post_done - post_errors > stored
     targets = [
         (
-            f"procedure page server time < {TARGET_SERVER_MS:g} ms median, uncached",
+            f"procedure page server time <= {TARGET_SERVER_MS:g} ms median, uncached",
             f"{uncached['pages']['procedure page']['median']:.2f} ms",
-            uncached["pages"]["procedure page"]["median"] < TARGET_SERVER_MS,
+            uncached["pages"]["procedure page"]["median"] <= TARGET_SERVER_MS,
         ),
         (
             f"procedure page SQL queries fixed and <= {TARGET_MAX_QUERIES} (demo/5/50 each)",
@@ -863,16 +864,15 @@ def main():
             max(v["cold"] for v in uncached["pages"].values()) <= TARGET_MAX_QUERIES,
         ),
     ]
-    for mode, goal in (("uncached", TARGET_SHARE_UNCACHED), ("cached", TARGET_SHARE_CACHED)):
-        for label in ("procedure page", "home page"):
-            share = shares[(mode, label)]
-            targets.append(
-                (
-                    f"{label} throughput >= {goal:.0%} of static, {mode}",
-                    f"{share:.0%}",
-                    share >= goal,
-                )
+    for label in ("procedure page", "home page"):
+        share = shares[("cached", label)]
+        targets.append(
+            (
+                f"{label} throughput >= {TARGET_SHARE_CACHED:.0%} of static, cached",
+                f"{share:.0%}",
+                share >= TARGET_SHARE_CACHED,
             )
+        )
     targets += [
         (
             f"procedure page <= {TARGET_WEIGHT_KB} kB compressed, all but images",

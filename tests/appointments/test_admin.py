@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from appointments.models import ContactAttempt, Request
-from education.cache import page_cache
+from clinic_site.cache import page_cache
 
 from .factories import make_request
 

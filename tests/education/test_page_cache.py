@@ -2,9 +2,7 @@
 
 import gzip
 
-import brotli
 import pytest
-import zstandard
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
@@ -87,31 +85,33 @@ def test_signed_in_staff_always_get_a_fresh_page(client, django_user_model):
     assert client.get("/procedures/draft/").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("accept_encoding", "encoding", "decompress"),
-    [
-        (
-            "gzip, deflate, br, zstd",
-            "zstd",
-            lambda body: zstandard.ZstdDecompressor().decompress(body),
-        ),
-        ("gzip, deflate, br", "br", brotli.decompress),
-        ("gzip, deflate", "gzip", gzip.decompress),
-        ("br;q=0, gzip", "gzip", gzip.decompress),
-    ],
-)
-def test_cached_pages_are_stored_compressed_once_per_encoding(
-    client, demo, django_assert_num_queries, accept_encoding, encoding, decompress
+@pytest.mark.parametrize("accept_encoding", ["gzip, deflate, br, zstd", "gzip"])
+def test_cached_pages_are_stored_gzipped_once(
+    client, demo, django_assert_num_queries, accept_encoding
 ):
     url = demo.get_absolute_url()
     first = client.get(url, headers={"accept-encoding": accept_encoding})
-    assert first["Content-Encoding"] == encoding
+    assert first["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in first["Vary"]
     with django_assert_num_queries(0):
         second = client.get(url, headers={"accept-encoding": accept_encoding})
     assert second.content == first.content  # the stored bytes, not compressed again
-    assert "Intrathecal pain pump" in decompress(second.content).decode()
+    assert "Intrathecal pain pump" in gzip.decompress(second.content).decode()
     # Another browser on the same page gets its own encoding, not the stored one.
     plain = client.get(url)
     assert "Content-Encoding" not in plain
     assert b"Intrathecal pain pump" in plain.content
+
+
+def test_every_page_is_compressed_by_djangos_own_gzip(superuser_client, settings):
+    """Django's GZipMiddleware pads each response at random (against BREACH): the admin
+    shows patient data and echoes search text, so no page skips it."""
+    assert "django.middleware.gzip.GZipMiddleware" in settings.MIDDLEWARE
+    url = reverse("admin:appointments_request_changelist") + "?q=search+text"
+    sizes = set()
+    for _ in range(5):
+        response = superuser_client.get(url, headers={"accept-encoding": "gzip, br, zstd"})
+        assert response["Content-Encoding"] == "gzip"
+        assert b"search text" in gzip.decompress(response.content)
+        sizes.add(len(response.content))
+    assert len(sizes) > 1  # the random padding

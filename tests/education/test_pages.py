@@ -5,7 +5,8 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from education.cache import page_cache
+from clinic_site.cache import page_cache
+from education.blocks import BLOCKS
 from education.models import ClinicSettings, Procedure
 from education.views import GlossaryView
 
@@ -58,19 +59,7 @@ def test_procedure_page_shows_every_block_in_reading_order(client, demo):
     page = html(client.get(PUMP_URL))
     headings = [h for h in re.findall(r'<h2 id="([^"]+)"', page) if not h.startswith("cta-")]
     assert headings[:2] == ["contents", "what-it-is"]
-    fixed = [
-        "conditions",
-        "medicines",
-        "stages",
-        "risks",
-        "recovery",
-        "everyday-life",
-        "when-to-get-help",
-        "questions-and-answers",
-        "ask-your-doctor",
-        "words",
-        "sources",
-    ]
+    fixed = [kind.anchor for kind in BLOCKS if kind.anchor]
     assert [h for h in headings if h in fixed] == fixed
 
 
@@ -191,9 +180,9 @@ def test_procedure_page_query_count_does_not_grow_with_content(client):
             assert client.get(procedure.get_absolute_url()).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    # Procedure, its text blocks (one query), phases, steps, risks, words, related
-    # pages, and the clinic's details: at most 10 whatever the content.
-    assert counts[0] <= 10
+    # The procedure, one query per kind of block (education/blocks.py), the phases'
+    # steps, related pages and the clinic's details: a fixed number, at most 20.
+    assert counts[0] <= 20
 
 
 def test_a_procedure_with_little_content_shows_no_empty_blocks(client):
@@ -206,13 +195,11 @@ def test_a_procedure_with_little_content_shows_no_empty_blocks(client):
 
 
 def test_every_anchor_the_page_uses_itself_is_reserved_from_editors(demo):
-    from education.content import ProcedureContent
-    from education.models import PAGE_ANCHORS
-    from education.views import page_blocks
+    from education.blocks import BLOCKS, PAGE_ANCHORS, page_blocks
 
-    blocks = page_blocks(ProcedureContent.load(demo))
-    fixed = {block["anchor"] for block in blocks if block["template"] != "section"}
-    assert len(fixed) == 11
+    pump = Procedure.objects.with_content().get(pk=demo.pk)
+    fixed = {block["anchor"] for block in page_blocks(pump) if "items" in block}
+    assert fixed == {kind.anchor for kind in BLOCKS if kind.anchor}
     assert fixed <= PAGE_ANCHORS
 
 

@@ -17,37 +17,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from education.models import (
-    FAQ,
-    ClinicSettings,
-    Condition,
-    DoctorQuestion,
-    GlossaryTerm,
-    LivingTopic,
-    Medicine,
-    Phase,
-    PhaseStep,
-    Procedure,
-    RecoveryRestriction,
-    Reference,
-    Risk,
-    Section,
-    WarningSign,
-)
+from education.blocks import BLOCKS
+from education.models import ClinicSettings, GlossaryTerm, PhaseStep, Procedure
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
-
-# TOML list name -> model of the procedure's ordered child records.
-CHILDREN = {
-    "sections": Section,
-    "conditions": Condition,
-    "medicines": Medicine,
-    "recovery_restrictions": RecoveryRestriction,
-    "living_topics": LivingTopic,
-    "warning_signs": WarningSign,
-    "faqs": FAQ,
-    "doctor_questions": DoctorQuestion,
-}
 
 
 class Command(BaseCommand):
@@ -114,36 +87,29 @@ class Command(BaseCommand):
         return [f"{len(new)} glossary terms"] if new else []
 
     def load_procedure(self, data):
+        """One procedure and its blocks: the file's lists are named as the blocks are
+        (education/blocks.py). A reference's `key` lets a risk name its source; a phase
+        carries its `steps`."""
         data = dict(data)
         if Procedure.objects.filter(slug=data["slug"]).exists():
             return []
-        children = {name: data.pop(name, []) for name in CHILDREN}
-        references = data.pop("references", [])
-        phases = data.pop("phases", [])
-        risks = data.pop("risks", [])
-        term_slugs = data.pop("glossary_terms", [])
-
+        blocks = {kind.related_name: data.pop(kind.related_name, []) for kind in BLOCKS}
         procedure = Procedure.objects.create(**data)
-        procedure.glossary_terms.set(GlossaryTerm.objects.filter(slug__in=term_slugs))
+        terms = blocks.pop("glossary_terms")
+        procedure.glossary_terms.set(GlossaryTerm.objects.filter(slug__in=terms))
 
-        reference_by_key = {}
-        for order, item in enumerate(references, start=1):
-            key = item.pop("key", None)
-            reference_by_key[key] = Reference.objects.create(
-                procedure=procedure, order=order, **item
-            )
-        for order, item in enumerate(risks, start=1):
-            reference = reference_by_key.get(item.pop("reference", None))
-            Risk.objects.create(procedure=procedure, order=order, reference=reference, **item)
-        for order, item in enumerate(phases, start=1):
-            steps = item.pop("steps", [])
-            phase = Phase.objects.create(procedure=procedure, order=order, **item)
-            PhaseStep.objects.bulk_create(
-                PhaseStep(phase=phase, order=n, **step) for n, step in enumerate(steps, start=1)
-            )
-        for name, model in CHILDREN.items():
-            model.objects.bulk_create(
-                model(procedure=procedure, order=n, **item)
-                for n, item in enumerate(children[name], start=1)
-            )
+        # References first: the risks point at them.
+        by_key = {}
+        kinds = sorted(BLOCKS, key=lambda kind: kind.related_name != "references")
+        for kind in kinds:
+            for order, item in enumerate(blocks.get(kind.related_name, []), start=1):
+                item = dict(item)
+                key, steps = item.pop("key", None), item.pop("steps", [])
+                if "reference" in item:
+                    item["reference"] = by_key.get(item["reference"])
+                record = kind.model.objects.create(procedure=procedure, order=order, **item)
+                by_key[key] = record
+                PhaseStep.objects.bulk_create(
+                    PhaseStep(phase=record, order=n, **step) for n, step in enumerate(steps, 1)
+                )
         return [f"procedure “{procedure.title}”"]

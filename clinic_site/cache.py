@@ -1,0 +1,85 @@
+"""The public page cache: reading pages rendered once, served to anonymous patients.
+
+`PublicPageCacheMiddleware` stores the responses of the pages named in
+settings.PUBLIC_PAGES in the "pages" cache (a folder on disk that every worker on the
+server shares) and serves them to visitors without a session, before sessions, users
+or the database are touched, already compressed (one copy gzipped, one plain). Any
+change to the content of the apps in settings.PAGE_CACHE_PURGE_APPS empties the cache
+at once (`connect_purge_signals`, from SiteConfig.ready()), so an editor's save shows
+on the next page view.
+
+Pages with a form (a CSRF token) or anything personal are never listed, and a visitor
+with a session (staff) always gets a freshly rendered page.
+"""
+
+import re
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import caches
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.translation import get_language_from_request
+
+# As Django's GZipMiddleware decides whether to compress a response.
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+def page_cache():
+    return caches["pages"]
+
+
+def purge(**kwargs):
+    """Empty the page cache: content changed, and any page may show it."""
+    page_cache().clear()
+
+
+def connect_purge_signals():
+    """Every save or delete of the listed apps' content, however it happens (admin,
+    shell, demo loader), empties the page cache."""
+    for app_label in settings.PAGE_CACHE_PURGE_APPS:
+        for model in apps.get_app_config(app_label).get_models():
+            name = f"{app_label}.{model.__name__}"
+            post_save.connect(purge, sender=model, dispatch_uid=f"purge-pages-save-{name}")
+            post_delete.connect(purge, sender=model, dispatch_uid=f"purge-pages-delete-{name}")
+            for field in model._meta.local_many_to_many:
+                m2m_changed.connect(
+                    purge,
+                    sender=field.remote_field.through,
+                    dispatch_uid=f"purge-pages-m2m-{name}-{field.name}",
+                )
+
+
+class PublicPageCacheMiddleware:
+    """Serves cached public pages to anonymous visitors; stores the listed pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def key(self, request):
+        # Stored as sent: gzipped (by GZipMiddleware, below this one) when the browser
+        # takes gzip, plain otherwise.
+        accepts = ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+        encoding = "gzip" if accepts else "identity"
+        return f"page:{get_language_from_request(request)}:{encoding}:{request.path}"
+
+    def anonymous_read(self, request):
+        return request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+    def __call__(self, request):
+        if not self.anonymous_read(request):
+            return self.get_response(request)
+        key = self.key(request)
+        cached = page_cache().get(key)
+        if cached is not None:
+            return cached
+        response = self.get_response(request)
+        match = request.resolver_match
+        if (
+            match is not None
+            and match.view_name in settings.PUBLIC_PAGES
+            and response.status_code == 200
+            and not response.cookies
+            and not request.user.is_authenticated
+        ):
+            page_cache().set(key, response)
+        return response

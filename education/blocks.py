@@ -1,0 +1,162 @@
+"""The kinds of block a procedure page is made of: the one list everything else follows.
+
+Each kind names its records (the Procedure's related name), where it sits on the page
+(its anchor and heading), the template that draws it (templates/education/blocks/) and
+how editors see it in the admin. From this list come the page's contents links and
+body (`page_blocks`), the anchors editors may not use, the queries that load a page
+(`Procedure.objects.with_content()`), the admin's inlines and their order, and the
+demo loader. A new kind of block needs its model, an entry here and one template.
+
+This module imports no models (models.py reads the anchors from it); a kind finds its
+model through the Procedure's related name.
+"""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class BlockKind:
+    related_name: str
+    # The block's own anchor and heading. None for sections: each section is a block
+    # of its own, with the heading and anchor its editor gave it.
+    anchor: str | None
+    heading: str | None
+    template: str
+    # An inline in the procedure's admin page, with the model's fields in their
+    # declared order: stacked for long texts, tabular otherwise. Not for the glossary
+    # words, which are picked on the procedure itself.
+    inline: bool = True
+    stacked: bool = False
+    # Records shown in the order of this choices field's values (risk groups,
+    # urgency), otherwise in the editor's order.
+    group_by: str | None = None
+    # Shown even with no records (the medical review line lives there).
+    always: bool = False
+    # Loaded with the records: a foreign key each one shows, records hanging off each.
+    select_related: tuple = ()
+    prefetch_related: tuple = ()
+
+    @property
+    def model(self):
+        procedure = apps.get_model("education", "Procedure")
+        return procedure._meta.get_field(self.related_name).related_model
+
+
+BLOCKS = [
+    BlockKind("sections", None, None, "section", stacked=True),
+    BlockKind(
+        "conditions",
+        "conditions",
+        _("Conditions it may help"),
+        "conditions",
+    ),
+    BlockKind(
+        "medicines",
+        "medicines",
+        _("Medicines used"),
+        "medicines",
+    ),
+    BlockKind(
+        "phases",
+        "stages",
+        _("The stages of treatment"),
+        "stages",
+        stacked=True,
+        prefetch_related=("steps",),
+    ),
+    BlockKind(
+        "risks",
+        "risks",
+        _("Risks and side effects"),
+        "risks",
+        group_by="group",
+        select_related=("reference",),
+    ),
+    BlockKind(
+        "recovery_restrictions",
+        "recovery",
+        _("Recovery"),
+        "recovery",
+    ),
+    BlockKind(
+        "living_topics",
+        "everyday-life",
+        _("Everyday life afterwards"),
+        "everyday-life",
+        stacked=True,
+    ),
+    BlockKind(
+        "warning_signs",
+        "when-to-get-help",
+        _("When to get help"),
+        "when-to-get-help",
+        group_by="urgency",
+    ),
+    BlockKind(
+        "faqs",
+        "questions-and-answers",
+        _("Questions and answers"),
+        "questions-and-answers",
+        stacked=True,
+    ),
+    BlockKind(
+        "doctor_questions",
+        "ask-your-doctor",
+        _("Questions to ask your doctor"),
+        "ask-your-doctor",
+    ),
+    BlockKind("glossary_terms", "words", _("Words used on this page"), "words", inline=False),
+    BlockKind(
+        "references",
+        "sources",
+        _("Sources and medical review"),
+        "sources",
+        always=True,
+    ),
+]
+
+# Anchors the page uses itself: a section or phase that took one would break a link.
+PAGE_ANCHORS = {"top", "main", "contents", *(kind.anchor for kind in BLOCKS if kind.anchor)}
+RESERVED_PREFIXES = ("term-", "ref-", "cta-")
+
+
+def by_choice(records, field):
+    """[(value, label, [records])] in the order of the field's choices, none empty."""
+    groups = [
+        (value, label, [record for record in records if getattr(record, field.attname) == value])
+        for value, label in field.choices
+    ]
+    return [group for group in groups if group[2]]
+
+
+def page_blocks(procedure):
+    """The page's blocks in reading order, without empty ones, from records already
+    loaded by `Procedure.objects.with_content()`.
+
+    One list feeds both the contents links and the page body, so they always agree.
+    Each block is drawn by education/blocks/<template>.html with `items` (or `section`).
+    """
+    blocks = []
+    for kind in BLOCKS:
+        records = list(getattr(procedure, kind.related_name).all())
+        if kind.anchor is None:
+            blocks += [
+                {"anchor": r.anchor, "heading": r.heading, "template": kind.template, "section": r}
+                for r in records
+            ]
+        elif records or kind.always:
+            items = records
+            if kind.group_by:
+                items = by_choice(records, kind.model._meta.get_field(kind.group_by))
+            blocks.append(
+                {
+                    "anchor": kind.anchor,
+                    "heading": kind.heading,
+                    "template": kind.template,
+                    "items": items,
+                }
+            )
+    return blocks
