@@ -179,6 +179,9 @@ PUBLIC_PAGES = [
     "education:home",
     "education:procedure_list",
     "education:procedure_detail",
+    "education:guide_part",
+    "education:guide_all",
+    "education:handout",
     "education:glossary",
 ]
 PAGE_CACHE_PURGE_APPS = ["education"]

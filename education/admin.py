@@ -11,6 +11,7 @@ from .blocks import BLOCKS
 from .models import (
     ClinicSettings,
     GlossaryTerm,
+    GuidePart,
     Phase,
     PhaseStep,
     Procedure,
@@ -31,13 +32,22 @@ class PhaseInlineExtras:
     verbose_name_plural = _("phases (save, then use “Change” to edit each phase's steps)")
 
 
-class RiskInlineExtras:
+class BlockInline:
+    """What every block's inline does: its part (and a question's "more in part", a
+    risk's source) is chosen among this procedure's own."""
+
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        # A risk's source is one of this page's own references.
-        formset.form.base_fields["reference"].queryset = (
-            Reference.objects.filter(procedure=obj) if obj else Reference.objects.none()
-        )
+        fields = formset.form.base_fields
+        for name, model in (
+            ("part", GuidePart),
+            ("answered_in", GuidePart),
+            ("reference", Reference),
+        ):
+            if name in fields:
+                fields[name].queryset = (
+                    model.objects.filter(procedure=obj) if obj else model.objects.none()
+                )
         return formset
 
 
@@ -45,10 +55,18 @@ class ReferenceInlineExtras:
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+class GuidePartInline(admin.TabularInline):
+    """The guide's parts, first: every block below says which part shows it."""
+
+    model = GuidePart
+    extra = 0
+    prepopulated_fields = {"slug": ["title"]}
+    verbose_name_plural = _("guide parts (each block below says which part shows it)")
+
+
 INLINE_EXTRAS = {
     "sections": SectionInlineExtras,
     "phases": PhaseInlineExtras,
-    "risks": RiskInlineExtras,
     "references": ReferenceInlineExtras,
 }
 
@@ -56,7 +74,7 @@ INLINE_EXTRAS = {
 def block_inline(kind):
     """The admin inline for one kind of block: its model's fields, stacked for long
     texts, tabular otherwise, with the extras above where a kind has some."""
-    bases = (admin.StackedInline if kind.stacked else admin.TabularInline,)
+    bases = (BlockInline, admin.StackedInline if kind.stacked else admin.TabularInline)
     if kind.related_name in INLINE_EXTRAS:
         bases = (INLINE_EXTRAS[kind.related_name], *bases)
     return type(f"{kind.model.__name__}Inline", bases, {"model": kind.model, "extra": 0})
@@ -80,7 +98,7 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
                     "number saved in the clinic settings as a tap-to-call link. “911” "
                     "becomes a tap-to-call link by itself."
                 ),
-                "fields": ["title", "slug", "status", "summary", "reading_grade"],
+                "fields": ["title", "slug", "status", "summary", "key_points", "reading_grade"],
             },
         ),
         (
@@ -109,7 +127,7 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
         (_("Links"), {"fields": ["glossary_terms", "related"]}),
     ]
     # Inlines in the order the page reads.
-    inlines = [block_inline(kind) for kind in BLOCKS if kind.inline]
+    inlines = [GuidePartInline, *(block_inline(kind) for kind in BLOCKS if kind.inline)]
 
     @admin.display(description=_("reading grade (US school grade)"))
     def reading_grade(self, obj):

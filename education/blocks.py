@@ -33,8 +33,6 @@ class BlockKind:
     # Records shown in the order of this choices field's values (risk groups,
     # urgency), otherwise in the editor's order.
     group_by: str | None = None
-    # Shown even with no records (the medical review line lives there).
-    always: bool = False
     # Loaded with the records: a foreign key each one shows, records hanging off each.
     select_related: tuple = ()
     prefetch_related: tuple = ()
@@ -108,14 +106,7 @@ BLOCKS = [
         _("Questions to ask your doctor"),
         "ask-your-doctor",
     ),
-    BlockKind("glossary_terms", "words", _("Words used on this page"), "words", inline=False),
-    BlockKind(
-        "references",
-        "sources",
-        _("Sources and medical review"),
-        "sources",
-        always=True,
-    ),
+    BlockKind("references", "sources", _("Sources"), "sources"),
 ]
 
 # Anchors the page uses itself: a section or phase that took one would break a link.
@@ -132,31 +123,104 @@ def by_choice(records, field):
     return [group for group in groups if group[2]]
 
 
-def page_blocks(procedure):
-    """The page's blocks in reading order, without empty ones, from records already
-    loaded by `Procedure.objects.with_content()`.
+class Guide:
+    """A procedure's guide: its parts, and which part shows what.
 
-    One list feeds both the contents links and the page body, so they always agree.
-    Each block is drawn by education/blocks/<template>.html with `items` (or `section`).
+    Built from a procedure loaded with `Procedure.objects.with_content()`. `part` is
+    the page being drawn: a GuidePart, None for the overview, or ALL for the whole
+    guide on one page (to print).
     """
-    blocks = []
-    for kind in BLOCKS:
-        records = list(getattr(procedure, kind.related_name).all())
-        if kind.anchor is None:
-            blocks += [
-                {"anchor": r.anchor, "heading": r.heading, "template": kind.template, "section": r}
-                for r in records
-            ]
-        elif records or kind.always:
-            items = records
-            if kind.group_by:
-                items = by_choice(records, kind.model._meta.get_field(kind.group_by))
-            blocks.append(
-                {
-                    "anchor": kind.anchor,
-                    "heading": kind.heading,
-                    "template": kind.template,
-                    "items": items,
-                }
-            )
-    return blocks
+
+    ALL = "all"
+
+    def __init__(self, procedure, part=None):
+        self.procedure = procedure
+        self.part = part
+        self.parts = list(procedure.parts.all())
+        self.by_id = {p.pk: p for p in self.parts}
+
+    def shows(self, record):
+        if self.part is self.ALL:
+            return True
+        return record.part_id == (self.part.pk if self.part else None)
+
+    def url(self, part_id):
+        """The address of a part (None: the overview)."""
+        part = self.by_id.get(part_id)
+        return part.get_absolute_url() if part else self.procedure.get_absolute_url()
+
+    def href(self, record, anchor):
+        """A link to `#anchor` where `record` is shown: on this page, or on its part."""
+        if self.shows(record):
+            return f"#{anchor}"
+        return f"{self.url(record.part_id)}#{anchor}"
+
+    def part_of(self, related_name):
+        """The part that shows the first record of a kind (warning signs, say), or None."""
+        first = next(iter(getattr(self.procedure, related_name).all()), None)
+        return self.by_id.get(first.part_id) if first else None
+
+    def neighbours(self):
+        """(previous, next) pages of the guide around this part: (title, url) or None."""
+        if self.part is self.ALL:
+            return None, None
+        pages = [(self.procedure.title, self.procedure.get_absolute_url())]
+        pages += [(p.title, p.get_absolute_url()) for p in self.parts]
+        here = 0 if self.part is None else self.parts.index(self.part) + 1
+        return (
+            pages[here - 1] if here > 0 else None,
+            pages[here + 1] if here + 1 < len(pages) else None,
+        )
+
+    def blocks(self):
+        """The page's blocks in reading order, without empty ones.
+
+        One list feeds both the page's contents links and its body, so they always
+        agree. Each block is drawn by education/blocks/<template>.html with `items`
+        (or `section`).
+        """
+        blocks = []
+        for kind in BLOCKS:
+            records = [r for r in getattr(self.procedure, kind.related_name).all() if self.shows(r)]
+            if kind.anchor is None:
+                blocks += [
+                    {
+                        "anchor": r.anchor,
+                        "heading": r.heading,
+                        "template": kind.template,
+                        "section": r,
+                    }
+                    for r in records
+                ]
+            elif records:
+                items = records
+                if kind.group_by:
+                    items = by_choice(records, kind.model._meta.get_field(kind.group_by))
+                blocks.append(
+                    {
+                        "anchor": kind.anchor,
+                        "heading": kind.heading,
+                        "template": kind.template,
+                        "items": items,
+                    }
+                )
+        return blocks
+
+    def blocks_by_part(self):
+        """For the whole guide on one page: [(part, blocks)], the overview's first (part
+        None). An anchor used by an earlier part gets the part's address added, so
+        every id on the page stays unique."""
+        pages, used = [], set()
+        for part in [None, *self.parts]:
+            blocks = Guide(self.procedure, part).blocks()
+            for block in blocks:
+                if block["anchor"] in used:
+                    block["anchor"] = f"{block['anchor']}-{part.slug}"
+                used.add(block["anchor"])
+            if blocks:
+                pages.append((part, blocks))
+        return pages
+
+
+def page_blocks(procedure, part=None):
+    return Guide(procedure, part).blocks()

@@ -142,15 +142,16 @@ class ProcedureQuerySet(models.QuerySet):
         return self.filter(status=Procedure.Status.PUBLISHED)
 
     def with_content(self):
-        """Each procedure with every block of its page (education/blocks.py) and its
-        published related pages: one query per kind of block, however much content."""
+        """Each procedure with every block of its guide (education/blocks.py), its
+        parts, glossary words and published related pages: one query per kind,
+        however much content."""
         lookups = []
         for kind in BLOCKS:
             records = kind.model.objects.select_related(*kind.select_related)
             lookups.append(Prefetch(kind.related_name, queryset=records))
             lookups += [f"{kind.related_name}__{name}" for name in kind.prefetch_related]
         related = Prefetch("related", queryset=Procedure.objects.published())
-        return self.prefetch_related(*lookups, related)
+        return self.prefetch_related(*lookups, "parts", "glossary_terms", related)
 
 
 class Procedure(models.Model):
@@ -192,6 +193,14 @@ class Procedure(models.Model):
     )
     last_reviewed = models.DateField(_("last reviewed"), null=True, blank=True)
     next_review_due = models.DateField(_("next review due"), null=True, blank=True)
+    key_points = models.TextField(
+        _("key points"),
+        blank=True,
+        help_text=_(
+            "3 to 7 short points, one per line: what a patient most needs to know. "
+            "They open the guide's overview."
+        ),
+    )
     glossary_terms = models.ManyToManyField(
         GlossaryTerm,
         verbose_name=_("words explained on this page"),
@@ -234,16 +243,89 @@ class Procedure(models.Model):
     def clean(self):
         super().clean()
         check_phone_numbers(self)
+        if self.key_points and not 3 <= len(self.key_point_list()) <= 7:
+            raise ValidationError(
+                {"key_points": _("Write 3 to 7 key points, one per line.")}, code="key_points"
+            )
+
+    def key_point_list(self):
+        return [line.strip() for line in self.key_points.splitlines() if line.strip()]
 
     @property
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
 
+# Part addresses the guide uses itself: the whole guide to print, and the handout.
+RESERVED_PART_SLUGS = {"all", "handout"}
+
+
+def validate_part_slug(value):
+    if value in RESERVED_PART_SLUGS:
+        raise ValidationError(
+            _("“%(value)s” is used by the guide itself. Choose another address."),
+            params={"value": value},
+        )
+
+
+class GuidePart(models.Model):
+    """One part of a procedure's guide, with its own address (for example "the trial").
+
+    A patient opens or bookmarks one part instead of scrolling the whole guide; every
+    block of content says which part shows it (blocks with no part stay on the
+    overview).
+    """
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="parts")
+    order = models.PositiveIntegerField(_("order"), default=0, help_text=ORDER_HELP)
+    title = models.CharField(
+        _("title"), max_length=80, help_text=_("Short, for example: “The trial”.")
+    )
+    slug = models.SlugField(
+        _("web address"),
+        max_length=60,
+        validators=[validate_part_slug],
+        help_text=_("The last part of this part's address. Changing it breaks old links."),
+    )
+    summary = models.CharField(
+        _("summary"),
+        max_length=200,
+        blank=True,
+        help_text=_("One plain sentence for the guide's list of parts."),
+    )
+
+    class Meta:
+        verbose_name = _("guide part")
+        verbose_name_plural = _("guide parts")
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "slug"], name="guide_part_slug_unique_per_procedure"
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse(
+            "education:guide_part", kwargs={"slug": self.procedure.slug, "part": self.slug}
+        )
+
+
 class ProcedureChild(models.Model):
     """Common shape of the ordered content blocks on a procedure page."""
 
     order = models.PositiveIntegerField(_("order"), default=0, help_text=ORDER_HELP)
+    part = models.ForeignKey(
+        GuidePart,
+        verbose_name=_("guide part"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The part of the guide that shows it. Empty: the guide's overview."),
+    )
 
     class Meta:
         abstract = True
@@ -252,6 +334,8 @@ class ProcedureChild(models.Model):
     def clean(self):
         super().clean()
         check_phone_numbers(self)
+        if self.part_id and self.part.procedure_id != self.procedure_id:
+            raise ValidationError({"part": _("Choose a part of this procedure's guide.")})
 
 
 class Reference(ProcedureChild):
@@ -284,13 +368,34 @@ class Section(ProcedureChild):
     )
     body = models.TextField(_("text"), help_text=_("Leave an empty line between paragraphs."))
 
+    class Diagram(models.TextChoices):
+        """Diagrams the site ships (static/img/diagrams/<value>.svg), drawn by the team."""
+
+        PUMP_PLACEMENT = "pump-placement", _("Where the pump and its tube go")
+
+    diagram = models.CharField(_("diagram"), max_length=40, choices=Diagram.choices, blank=True)
+    diagram_alt = models.CharField(
+        _("diagram description (alt text)"),
+        max_length=300,
+        blank=True,
+        help_text=_("Required with a diagram: say what it shows, for someone who cannot see it."),
+    )
+    diagram_caption = models.CharField(
+        _("diagram caption"), max_length=300, blank=True, help_text=_("Shown under it.")
+    )
+
     class Meta(ProcedureChild.Meta):
         verbose_name = _("section")
         verbose_name_plural = _("sections")
         constraints = [
             models.UniqueConstraint(
                 fields=["procedure", "anchor"], name="section_anchor_unique_per_procedure"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(diagram="") | ~Q(diagram_alt=""),
+                name="section_diagram_has_alt_text",
+                violation_error_message=_("Describe the diagram in the alt text field."),
+            ),
         ]
 
     def __str__(self):
@@ -483,16 +588,42 @@ class RecoveryRestriction(ProcedureChild):
         Procedure, on_delete=models.CASCADE, related_name="recovery_restrictions"
     )
     period = models.CharField(
-        _("for how long"),
+        _("when, in words"),
         max_length=100,
-        help_text=_("For example: “6 to 8 weeks”. Steps with the same period are grouped."),
+        help_text=_(
+            "How the timeline says it, for example “For the first 6 to 8 weeks”. "
+            "Steps with the same words are grouped."
+        ),
+    )
+    starts_day = models.PositiveSmallIntegerField(
+        _("starts on day"),
+        default=0,
+        help_text=_("Days after surgery when it starts: 0 is the day of surgery."),
+    )
+    ends_day = models.PositiveSmallIntegerField(
+        _("ends on day"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Days after surgery when it ends, at the latest (8 weeks is 56). Empty: no "
+            "fixed end (until the surgeon says, or for as long as you have the pump)."
+        ),
     )
     activity = models.CharField(_("activity"), max_length=200)
     reason = models.CharField(_("why"), max_length=300, blank=True)
 
-    class Meta(ProcedureChild.Meta):
+    class Meta:
         verbose_name = _("recovery restriction")
         verbose_name_plural = _("recovery restrictions")
+        # A timeline: by when it starts, then what ends first; no end comes last.
+        ordering = ["starts_day", models.F("ends_day").asc(nulls_last=True), "order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_day__isnull=True) | Q(ends_day__gte=models.F("starts_day")),
+                name="recovery_ends_after_it_starts",
+                violation_error_message=_("The end day cannot come before the start day."),
+            )
+        ]
 
     def __str__(self):
         return self.activity
@@ -570,6 +701,18 @@ class FAQ(ProcedureChild):
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="faqs")
     question = models.CharField(_("question"), max_length=200)
     answer = models.TextField(_("answer"))
+    answered_in = models.ForeignKey(
+        GuidePart,
+        verbose_name=_("more in part"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The part of the guide that answers this in full. Keep the answer short: the "
+            "page links to that part instead of saying it twice."
+        ),
+    )
 
     class Meta(ProcedureChild.Meta):
         verbose_name = _("question and answer")

@@ -24,7 +24,7 @@ def as_sentence(text):
 
 def prose_blocks(procedure):
     """The procedure's running text, one string per block, in page order."""
-    blocks = [procedure.summary]
+    blocks = [procedure.summary, procedure.key_points]
     blocks += [section.body for section in procedure.sections.all()]
     for phase in procedure.phases.all():
         blocks.append(phase.intro)

@@ -1,8 +1,14 @@
-"""Link the first use of each glossary word on a page to its explanation."""
+"""Explain the first use of each glossary word on a page, in place.
+
+The word becomes a button that opens its definition right there (the HTML popover
+attribute: no JavaScript, the reader keeps their place; a browser without popovers
+shows the definition inline instead). Printed, the definition follows the word.
+"""
 
 import re
 from functools import cache
 
+from django.utils.translation import gettext as _
 from markupsafe import Markup, escape
 
 
@@ -14,10 +20,10 @@ def _pattern(words):
 
 
 class TermLinker:
-    """Links each term once per page, in the order the page is rendered.
+    """Explains each term once per page, in the order the page is rendered.
 
-    The text is escaped first and searched in one pass, longest terms first, so a
-    link is never placed inside another; only the links added here are HTML.
+    The text is escaped first and searched in one pass, longest terms first, so an
+    explanation is never placed inside another; only the buttons added here are HTML.
     A plain substring test picks the words a text may hold before any regex runs,
     and once every word is linked the text is only escaped (profiling showed the
     regex over every block cost several milliseconds a page). It uses Jinja2's own
@@ -26,18 +32,33 @@ class TermLinker:
     """
 
     def __init__(self, terms):
-        self.slugs = {}
+        self.terms = {}
         for term in terms:
-            self.slugs.setdefault(str(escape(term.term)).lower(), term.slug)
-        self.waiting = set(self.slugs)  # words not linked yet
+            self.terms.setdefault(str(escape(term.term)).lower(), term)
+        self.waiting = set(self.terms)  # words not explained yet
 
     def _link(self, match):
         word = match[1].lower()
         if word not in self.waiting:
             return match[0]
         self.waiting.discard(word)
+        term = self.terms[word]
         # match[1] is already escaped text.
-        return f'<a class="term" href="#term-{escape(self.slugs[word])}">{match[1]}</a>'
+        return str(
+            Markup(
+                '<button type="button" class="term" popovertarget="def-{slug}">{word}</button>'
+                '<span class="term-definition" id="def-{slug}" popover>'
+                "<strong>{name}:</strong> {definition} "
+                '<button type="button" class="term-close" popovertarget="def-{slug}" '
+                'popovertargetaction="hide">{close}</button></span>'
+            ).format(
+                slug=term.slug,
+                word=Markup(match[1]),
+                name=term.term,
+                definition=term.definition,
+                close=_("Close"),
+            )
+        )
 
     def __call__(self, text):
         html = str(escape(text))
@@ -46,6 +67,6 @@ class TermLinker:
             if any(word in lowered for word in self.waiting):
                 # All words present, linked or not, so "spinal fluid" still wins over
                 # "fluid" inside it.
-                present = frozenset(word for word in self.slugs if word in lowered)
+                present = frozenset(word for word in self.terms if word in lowered)
                 html = _pattern(present).sub(self._link, html)
         return Markup(html)

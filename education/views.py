@@ -1,6 +1,9 @@
+from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
-from .blocks import page_blocks
+from .blocks import Guide
 from .models import GlossaryTerm, Procedure
 from .terms import TermLinker
 
@@ -22,11 +25,19 @@ class ProcedureListView(ListView):
         return Procedure.objects.published()
 
 
-class ProcedureDetailView(DetailView):
-    """The procedure page. Drafts are 404 except to staff who may edit procedures."""
+class GuideView(DetailView):
+    """A page of a procedure's guide: the overview, one part, the whole guide to print,
+    or the take-home handout. Drafts are 404 except to staff who may edit procedures.
 
-    template_name = "education/procedure_detail.html"
+    Each loads the whole guide in a fixed number of queries
+    (Procedure.objects.with_content()) and shows its own share of it (blocks.Guide).
+    """
+
     context_object_name = "procedure"
+    template_name = "education/guide.html"
+    # The part shown: None for the overview (see get_part), Guide.ALL for everything.
+    page = None
+    indexed = True  # search engines list this page under its own address
 
     def get_queryset(self):
         procedures = Procedure.objects.with_content()
@@ -34,11 +45,49 @@ class ProcedureDetailView(DetailView):
             return procedures
         return procedures.published()
 
+    def get_part(self):
+        return self.page
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["blocks"] = page_blocks(self.object)
-        context["linker"] = TermLinker(self.object.glossary_terms.all())
+        guide = Guide(self.object, self.get_part())
+        previous_page, next_page = guide.neighbours()
+        context.update(
+            guide=guide,
+            part=guide.part,
+            blocks=guide.blocks(),
+            linker=TermLinker(self.object.glossary_terms.all()),
+            help_part=guide.part_of("warning_signs"),
+            previous_page=previous_page,
+            next_page=next_page,
+            canonical_url=settings.SITE_URL
+            + (self.request.path if self.indexed else self.object.get_absolute_url()),
+            guide_url=settings.SITE_URL + self.object.get_absolute_url(),
+            indexed=self.indexed,
+        )
         return context
+
+
+class GuidePartView(GuideView):
+    def get_part(self):
+        part = next((p for p in self.object.parts.all() if p.slug == self.kwargs["part"]), None)
+        if part is None:
+            raise Http404(_("This guide has no part at this address."))
+        return part
+
+
+class GuideAllView(GuideView):
+    """The whole guide on one page, to print. Search engines keep to the parts."""
+
+    page = Guide.ALL
+    indexed = False
+
+
+class HandoutView(GuideView):
+    """A one- or two-page summary to print and take home (from the whole guide)."""
+
+    template_name = "education/handout.html"
+    page = Guide.ALL
 
 
 class GlossaryView(ListView):

@@ -84,10 +84,19 @@ from common import (
 ACCEPT_ENCODING = "gzip, deflate, br"
 PROCEDURE = "/procedures/intrathecal-pain-pump/"
 FORM = "/appointments/consultation/"
+# The guide's pages with the most content, besides its overview.
+GUIDE_PARTS = [
+    ("part: risks", PROCEDURE + "risks/"),
+    ("part: living with", PROCEDURE + "living-with-a-pump/"),
+    ("part: when to get help", PROCEDURE + "when-to-get-help/"),
+]
 PAGES = [
     ("home", "/"),
     ("procedure list", "/procedures/"),
     ("procedure page", PROCEDURE),
+    *GUIDE_PARTS,
+    ("whole guide (print)", PROCEDURE + "all/"),
+    ("handout", PROCEDURE + "handout/"),
     ("glossary", "/glossary/"),
     ("consultation form", FORM),
     ("call-back form", "/appointments/call-back/"),
@@ -847,11 +856,13 @@ def main():
     fonts = sum(1 for label, _ in PAGES for e in weight[label]["requests"] if e["kind"] == "fonts")
     post_p99 = post.value("p99_us") / 1000
     stored_short = post_done - post_errors > stored
+    guide_pages = ["procedure page", *(label for label, _ in GUIDE_PARTS)]
+    slowest = max(uncached["pages"][label]["median"] for label in guide_pages)
     targets = [
         (
-            f"procedure page server time <= {TARGET_SERVER_MS:g} ms median, uncached",
-            f"{uncached['pages']['procedure page']['median']:.2f} ms",
-            uncached["pages"]["procedure page"]["median"] <= TARGET_SERVER_MS,
+            f"guide pages (overview, parts) <= {TARGET_SERVER_MS:g} ms median, uncached",
+            f"max {slowest:.2f} ms",
+            slowest <= TARGET_SERVER_MS,
         ),
         (
             f"procedure page SQL queries fixed and <= {TARGET_MAX_QUERIES} (demo/5/50 each)",

@@ -49,7 +49,8 @@ REPORTS = ROOT / "bench" / "lighthouse"
 ORIGIN_HOST = "localhost"
 PAGES = [
     ("home", "/"),
-    ("procedure", "/procedures/intrathecal-pain-pump/"),
+    ("guide overview", "/procedures/intrathecal-pain-pump/"),
+    ("guide part", "/procedures/intrathecal-pain-pump/risks/"),
     ("consultation", "/appointments/consultation/"),
 ]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]

@@ -13,6 +13,7 @@ EDUCATION_MODELS = {
     "doctorquestion",
     "faq",
     "glossaryterm",
+    "guidepart",
     "livingtopic",
     "medicine",
     "phase",

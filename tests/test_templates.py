@@ -12,7 +12,7 @@ PUBLIC = sorted(
 
 def test_the_public_templates_are_found():
     assert "base.html" in PUBLIC
-    assert "education/procedure_detail.html" in PUBLIC
+    assert "education/guide.html" in PUBLIC
     assert len(PUBLIC) > 30
 
 

@@ -1,11 +1,16 @@
 """How a patient gets to each page the browser tests look at, by filling forms for real."""
 
+from tests.demo_guide import PARTS
+
 from .conftest import PUMP
 
 STATIC_PAGES = {
     "home": "/",
     "procedure-list": "/procedures/",
     "procedure": PUMP,
+    **{f"part-{part}": f"{PUMP}{part}/" for part in PARTS},
+    "guide-all": f"{PUMP}all/",
+    "handout": f"{PUMP}handout/",
     "glossary": "/glossary/",
     "consultation-form": "/appointments/consultation/",
     "call-back-form": "/appointments/call-back/",

@@ -119,3 +119,18 @@ def test_after_a_failed_send_focus_lands_on_the_error_summary(page, demo):
     target = page.evaluate("location.hash").lstrip("#")
     assert target
     assert page.locator(f"#{target}").is_visible()
+
+
+def test_a_glossary_word_opens_its_meaning_in_place_from_the_keyboard(page, demo):
+    page.goto("/procedures/intrathecal-pain-pump/how-it-works/")
+    word = page.locator('button.term[popovertarget="def-catheter"]')
+    word.focus()
+    assert focused(page)["visible"]
+    page.keyboard.press("Enter")
+    meaning = page.locator("#def-catheter")
+    assert meaning.evaluate("el => el.matches(':popover-open')")
+    assert "A thin, soft tube." in meaning.inner_text()
+    page.keyboard.press("Escape")
+    assert not meaning.evaluate("el => el.matches(':popover-open')")
+    # The reader is where they were: no jump to another page or the end of this one.
+    assert page.url.endswith("/how-it-works/")

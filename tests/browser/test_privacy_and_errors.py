@@ -150,5 +150,5 @@ def test_a_full_journey_from_request_to_booking_and_a_content_fix(
         editor.click('input[name="_save"]')
     assert procedure.risks.first().description == new_wording
     reader = open_page().page
-    reader.goto(procedure.get_absolute_url())
+    reader.goto(procedure.parts.get(slug="risks").get_absolute_url())
     assert new_wording in reader.content()

@@ -2,11 +2,13 @@
 
 import datetime
 
+from education.blocks import BLOCKS
 from education.models import (
     FAQ,
     Condition,
     DoctorQuestion,
     GlossaryTerm,
+    GuidePart,
     LivingTopic,
     Medicine,
     Phase,
@@ -33,7 +35,12 @@ def make_procedure(slug="test-pump", status=Procedure.Status.PUBLISHED, **fields
 
 
 def fill_procedure(procedure, count):
-    """Give the procedure `count` records of every kind of child content."""
+    """Give the procedure `count` records of every kind of child content, and a guide
+    of three parts: the records go to the parts in turn (some stay on the overview)."""
+    parts = [
+        GuidePart.objects.create(procedure=procedure, order=n, title=f"Part {n}", slug=f"p{n}")
+        for n in range(3)
+    ]
     for n in range(count):
         reference = Reference.objects.create(procedure=procedure, order=n, title=f"Source {n}")
         Section.objects.create(
@@ -87,6 +94,12 @@ def fill_procedure(procedure, count):
             definition="A word.",
         )
         procedure.glossary_terms.add(term)
+    # Every third record on each part, the rest on the overview.
+    for kind in BLOCKS:
+        records = list(kind.model.objects.filter(procedure=procedure))
+        for n, record in enumerate(records):
+            record.part = parts[n % 3] if n % 4 else None
+            record.save(update_fields=["part"])
     return procedure
 
 

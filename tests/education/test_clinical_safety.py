@@ -96,9 +96,14 @@ NEVER_BELOW = {
 LEVEL_ORDER = [EMERGENCY, NOW, TODAY, NEXT_VISIT]
 
 
+def whole_guide(client, procedure):
+    """The whole guide on one page (every part): what a patient can read in all."""
+    return client.get(reverse("education:guide_all", args=[procedure.slug])).content.decode()
+
+
 @pytest.fixture
 def page(client, demo):
-    return client.get(demo.get_absolute_url()).content.decode()
+    return whole_guide(client, demo)
 
 
 def help_boxes(page):
@@ -108,6 +113,8 @@ def help_boxes(page):
 
 
 def text_of(page):
+    """The page's words as read, without the glossary definitions that open in place."""
+    page = re.sub(r'<span class="term-definition".*?</span>', "", page, flags=re.S)
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
@@ -153,7 +160,7 @@ def test_a_sign_with_no_after_hours_line_still_says_who_to_call(client, demo):
     clinic = ClinicSettings.load()
     clinic.after_hours_phone = ""
     clinic.save()
-    page = client.get(demo.get_absolute_url()).content.decode()
+    page = whole_guide(client, demo)
     box = page.split('class="help-box help-box--now"')[1].split('class="help-box ')[0]
     assert 'href="tel:5550100140"' in box
     assert "nearest emergency room" in box
@@ -323,14 +330,14 @@ def test_a_typed_phone_number_in_any_block_is_refused_with_a_clear_message(demo)
 
 
 def test_numbers_in_the_text_come_from_the_clinic_settings_as_tap_to_call_links(client, demo):
-    page = client.get(demo.get_absolute_url()).content.decode()
+    page = whole_guide(client, demo)
     assert "[after-hours phone]" not in page and "[clinic phone]" not in page
     assert '<a class="tel" href="tel:5550100199">(555) 010-0199</a>' in page
     assert '<a class="tel" href="tel:911">911</a>' in page
     clinic = ClinicSettings.load()
     clinic.after_hours_phone = "(555) 010-0777"
     clinic.save()
-    page = client.get(demo.get_absolute_url()).content.decode()
+    page = whole_guide(client, demo)
     assert '<a class="tel" href="tel:5550100777">(555) 010-0777</a>' in page
     assert "010-0199" not in page
 

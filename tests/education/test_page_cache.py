@@ -7,12 +7,21 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from education.models import ClinicSettings, Procedure, Risk
+from tests.demo_guide import PARTS, PUMP
 
 from .factories import make_procedure, procedure_change_data
 
 pytestmark = pytest.mark.django_db
 
-READING_PAGES = ["/", "/procedures/", "/procedures/intrathecal-pain-pump/", "/glossary/"]
+READING_PAGES = [
+    "/",
+    "/procedures/",
+    PUMP,
+    *(f"{PUMP}{part}/" for part in PARTS),
+    f"{PUMP}all/",
+    f"{PUMP}handout/",
+    "/glossary/",
+]
 
 
 @pytest.mark.parametrize("url", READING_PAGES)
@@ -28,7 +37,7 @@ def test_a_cached_reading_page_needs_no_database_query(
 
 
 def test_an_editor_saving_a_risk_in_the_admin_shows_at_once(client, superuser, demo):
-    url = demo.get_absolute_url()
+    url = demo.parts.get(slug="risks").get_absolute_url()
     client.get(url)  # now cached
     risk = demo.risks.first()
     staff = type(client)()
@@ -115,3 +124,13 @@ def test_every_page_is_compressed_by_djangos_own_gzip(superuser_client, settings
         assert b"search text" in gzip.decompress(response.content)
         sizes.add(len(response.content))
     assert len(sizes) > 1  # the random padding
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_every_part_empties_from_the_cache_when_its_content_changes(client, demo, part):
+    url = f"{PUMP}{part}/"
+    client.get(url)  # now cached
+    guide_part = demo.parts.get(slug=part)
+    guide_part.title = "A new title from the editor"
+    guide_part.save()
+    assert "A new title from the editor" in client.get(url).content.decode()

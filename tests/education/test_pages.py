@@ -55,34 +55,86 @@ def test_procedure_list_shows_published_procedures_and_hides_drafts(client, demo
     assert "Secret draft" not in page
 
 
-def test_procedure_page_shows_every_block_in_reading_order(client, demo):
+def part_urls(procedure):
+    return [part.get_absolute_url() for part in procedure.parts.all()]
+
+
+def test_the_overview_opens_with_help_key_points_and_the_guides_parts(client, demo):
     page = html(client.get(PUMP_URL))
-    headings = [h for h in re.findall(r'<h2 id="([^"]+)"', page) if not h.startswith("cta-")]
-    assert headings[:2] == ["contents", "what-it-is"]
+    help_strip = page.index('class="help-strip"')
+    assert help_strip < page.index('id="key-points"') < page.index('id="guide-contents"')
+    key_points = page.split('id="key-points"')[1].split("</section>")[0]
+    assert key_points.count("<li>") == len(demo.key_point_list()) == 6
+    for part in demo.parts.all():
+        assert f'href="{part.get_absolute_url()}"' in page
+
+
+@pytest.mark.parametrize("index", range(9))
+def test_every_part_has_its_own_address_help_first_the_contents_and_neighbours(client, demo, index):
+    parts = list(demo.parts.all())
+    part = parts[index]
+    page = html(client.get(part.get_absolute_url()))
+    assert f'<h1 id="top">{part.title}</h1>' in page
+    assert page.index('class="help-strip"') < page.index('id="guide-contents"')
+    assert 'href="tel:911"' in page and 'href="tel:5550100199"' in page
+    assert f'<span aria-current="page">{part.title}</span>' in page
+    assert f'<link rel="canonical" href="http://127.0.0.1:8000{part.get_absolute_url()}">' in page
+    previous_url = parts[index - 1].get_absolute_url() if index else PUMP_URL
+    assert f'href="{previous_url}" rel="prev"' in page
+    if index + 1 < len(parts):
+        assert f'href="{parts[index + 1].get_absolute_url()}" rel="next"' in page
+    else:
+        assert 'rel="next"' not in page
+
+
+def test_each_block_shows_once_in_its_part_in_reading_order(client, demo):
+    anchors = []
+    for url in [PUMP_URL, *part_urls(demo)]:
+        page = html(client.get(url))
+        anchors += [
+            h
+            for h in re.findall(r'<h2 id="([^"]+)"', page)
+            if h not in {"contents", "guide-contents", "help-strip-title", "key-points"}
+            and not h.startswith("cta-")
+        ]
     fixed = [kind.anchor for kind in BLOCKS if kind.anchor]
-    assert [h for h in headings if h in fixed] == fixed
+    assert [a for a in anchors if a in fixed] == fixed
+    assert len(anchors) == len(set(anchors))
+    assert anchors[0] == "what-it-is"
 
 
 def test_every_contents_link_leads_to_a_heading_on_the_page(client, demo):
-    page = html(client.get(PUMP_URL))
-    contents = page.split('<nav class="contents"')[1].split("</nav>")[0]
-    targets = re.findall(r'href="#([^"]+)"', contents)
-    assert len(targets) >= 12
-    for target in targets:
-        assert f'id="{target}"' in page
+    for url in [PUMP_URL, *part_urls(demo)]:
+        page = html(client.get(url))
+        if '<nav class="contents"' not in page:
+            continue
+        contents = page.split('<nav class="contents"')[1].split("</nav>")[0]
+        for target in re.findall(r'href="#([^"]+)"', contents):
+            assert f'id="{target}"' in page, (url, target)
 
 
-def test_procedure_page_shows_the_review_line_and_references(client, demo):
-    page = html(client.get(PUMP_URL))
-    assert "Reviewed by:" in page
-    assert 'Last reviewed: <time datetime="2026-12-01">' in page
-    assert "Next review due:" in page
+def test_the_whole_guide_prints_on_one_page_with_every_part_and_no_duplicate_ids(client, demo):
+    page = html(client.get(PUMP_URL + "all/"))
+    for part in demo.parts.all():
+        assert f'<h2 id="part-{part.slug}">{part.title}</h2>' in page
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    assert '<meta name="robots" content="noindex">' in page
+    assert f'<link rel="canonical" href="http://127.0.0.1:8000{PUMP_URL}">' in page
+
+
+def test_every_page_shows_the_review_line_and_the_sources_part_the_references(client, demo):
+    for url in [PUMP_URL, *part_urls(demo)]:
+        page = html(client.get(url))
+        assert "Reviewed by:" in page
+        assert 'Last reviewed: <time datetime="2026-12-01">' in page
+    sources = html(client.get(PUMP_URL + "sources/"))
     for reference in demo.references.all():
-        assert f'id="ref-{reference.pk}"' in page
+        assert f'id="ref-{reference.pk}"' in sources
 
 
-def test_procedure_page_compares_the_trial_and_the_implant_side_by_side(client, demo):
-    page = html(client.get(PUMP_URL))
+def test_the_trial_and_the_implant_are_compared_side_by_side(client, demo):
+    page = html(client.get(PUMP_URL + "trial-and-implant/"))
     table = page.split('<table class="compare">')[1].split("</table>")[0]
     assert '<th scope="col">The trial</th>' in table
     assert "Can it be undone" in table
@@ -90,7 +142,7 @@ def test_procedure_page_compares_the_trial_and_the_implant_side_by_side(client, 
 
 
 def test_when_to_get_help_boxes_say_their_urgency_in_words(client, demo):
-    page = html(client.get(PUMP_URL))
+    page = html(client.get(PUMP_URL + "when-to-get-help/"))
     for label in [
         "Call 911 now",
         "Call us now, day or night",
@@ -101,17 +153,23 @@ def test_when_to_get_help_boxes_say_their_urgency_in_words(client, demo):
     assert 'href="tel:911"' in page
 
 
-def test_risk_frequencies_link_to_their_source(client, demo):
+def test_risk_frequencies_link_to_their_source_on_the_sources_part(client, demo):
     risk = demo.risks.exclude(reference=None).first()
-    page = html(client.get(PUMP_URL))
+    page = html(client.get(PUMP_URL + "risks/"))
     assert risk.frequency in page
-    assert f'href="#ref-{risk.reference.pk}"' in page
+    assert f'href="{PUMP_URL}sources/#ref-{risk.reference.pk}"' in page
 
 
-def test_glossary_words_link_once_to_their_explanation_on_the_page(client, demo):
-    page = html(client.get(PUMP_URL))
-    assert page.count('href="#term-catheter"') == 1
-    assert 'id="term-catheter"' in page
+def test_a_question_links_to_the_part_that_answers_it(client, demo):
+    page = html(client.get(PUMP_URL + "questions/"))
+    assert f'<a href="{PUMP_URL}living-with-a-pump/">More in “Living with a pump”</a>' in page
+
+
+def test_glossary_words_are_explained_in_place_once_per_page(client, demo):
+    page = html(client.get(PUMP_URL + "how-it-works/"))
+    assert page.count('<button type="button" class="term" popovertarget="def-catheter">') == 1
+    assert 'id="def-catheter" popover>' in page
+    assert "A thin, soft tube." in page
 
 
 def test_procedure_page_links_to_both_forms_with_the_procedure_preselected(client, demo):
@@ -175,11 +233,12 @@ def test_procedure_page_query_count_does_not_grow_with_content(client):
     large = fill_procedure(make_procedure(slug="large"), 50)
     counts = []
     for procedure in (small, large):
-        page_cache().clear()  # measure a full render, not a cached page
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(procedure.get_absolute_url()).status_code == 200
-        counts.append(len(queries))
-    assert counts[0] == counts[1]
+        for url in [procedure.get_absolute_url(), *part_urls(procedure)]:
+            page_cache().clear()  # measure a full render, not a cached page
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            counts.append(len(queries))
+    assert len(set(counts)) == 1, counts
     # The procedure, one query per kind of block (education/blocks.py), the phases'
     # steps, related pages and the clinic's details: a fixed number, at most 20.
     assert counts[0] <= 20
@@ -190,15 +249,15 @@ def test_a_procedure_with_little_content_shows_no_empty_blocks(client):
     procedure = make_procedure(slug="stimulator", title="Spinal cord stimulator")
     page = html(client.get(procedure.get_absolute_url()))
     headings = re.findall(r'<h2 id="([^"]+)"', page)
-    assert [h for h in headings if not h.startswith("cta-")] == ["contents", "sources"]
+    assert [h for h in headings if not h.startswith("cta-")] == ["help-strip-title"]
     assert "Spinal cord stimulator" in page
 
 
 def test_every_anchor_the_page_uses_itself_is_reserved_from_editors(demo):
-    from education.blocks import BLOCKS, PAGE_ANCHORS, page_blocks
+    from education.blocks import BLOCKS, PAGE_ANCHORS, Guide
 
     pump = Procedure.objects.with_content().get(pk=demo.pk)
-    fixed = {block["anchor"] for block in page_blocks(pump) if "items" in block}
+    fixed = {block["anchor"] for block in Guide(pump, Guide.ALL).blocks() if "items" in block}
     assert fixed == {kind.anchor for kind in BLOCKS if kind.anchor}
     assert fixed <= PAGE_ANCHORS
 

@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from education.blocks import BLOCKS
-from education.models import ClinicSettings, GlossaryTerm, PhaseStep, Procedure
+from education.models import ClinicSettings, GlossaryTerm, GuidePart, PhaseStep, Procedure
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
@@ -87,24 +87,33 @@ class Command(BaseCommand):
         return [f"{len(new)} glossary terms"] if new else []
 
     def load_procedure(self, data):
-        """One procedure and its blocks: the file's lists are named as the blocks are
-        (education/blocks.py). A reference's `key` lets a risk name its source; a phase
-        carries its `steps`."""
+        """One procedure, its guide's parts and its blocks: the file's lists are named
+        as the blocks are (education/blocks.py). A block's `part` (and a question's
+        `answered_in`) names a part by its address; a reference's `key` lets a risk
+        name its source; a phase carries its `steps`."""
         data = dict(data)
         if Procedure.objects.filter(slug=data["slug"]).exists():
             return []
         blocks = {kind.related_name: data.pop(kind.related_name, []) for kind in BLOCKS}
+        parts = data.pop("parts", [])
+        terms = data.pop("glossary_terms", [])
         procedure = Procedure.objects.create(**data)
-        terms = blocks.pop("glossary_terms")
         procedure.glossary_terms.set(GlossaryTerm.objects.filter(slug__in=terms))
+        by_slug = {
+            part["slug"]: GuidePart.objects.create(procedure=procedure, order=order, **part)
+            for order, part in enumerate(parts, start=1)
+        }
 
         # References first: the risks point at them.
         by_key = {}
         kinds = sorted(BLOCKS, key=lambda kind: kind.related_name != "references")
         for kind in kinds:
-            for order, item in enumerate(blocks.get(kind.related_name, []), start=1):
+            for order, item in enumerate(blocks[kind.related_name], start=1):
                 item = dict(item)
                 key, steps = item.pop("key", None), item.pop("steps", [])
+                for name in ("part", "answered_in"):
+                    if name in item:
+                        item[name] = by_slug[item[name]]
                 if "reference" in item:
                     item["reference"] = by_key.get(item["reference"])
                 record = kind.model.objects.create(procedure=procedure, order=order, **item)
