@@ -138,9 +138,12 @@ class Guide:
         self.part = part
         self.parts = list(procedure.parts.all())
         self.by_id = {p.pk: p for p in self.parts}
+        by_slug = {p.slug: p for p in self.parts}
+        # Where the warning signs are, for the "Get help now" strip's link.
+        self.help_part = by_slug.get(getattr(procedure, "help_part_slug", None))
 
     def shows(self, record):
-        if self.part is self.ALL:
+        if self.part == self.ALL:
             return True
         return record.part_id == (self.part.pk if self.part else None)
 
@@ -155,14 +158,9 @@ class Guide:
             return f"#{anchor}"
         return f"{self.url(record.part_id)}#{anchor}"
 
-    def part_of(self, related_name):
-        """The part that shows the first record of a kind (warning signs, say), or None."""
-        first = next(iter(getattr(self.procedure, related_name).all()), None)
-        return self.by_id.get(first.part_id) if first else None
-
     def neighbours(self):
         """(previous, next) pages of the guide around this part: (title, url) or None."""
-        if self.part is self.ALL:
+        if self.part == self.ALL:
             return None, None
         pages = [(self.procedure.title, self.procedure.get_absolute_url())]
         pages += [(p.title, p.get_absolute_url()) for p in self.parts]

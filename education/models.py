@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch, Q
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -137,21 +137,35 @@ class GlossaryTerm(models.Model):
         return f"{reverse('education:glossary')}#{self.slug}"
 
 
+# with_content(): the blocks of every part of a guide (its whole-guide page).
+EVERY_PART = "all"
+
+
 class ProcedureQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Procedure.Status.PUBLISHED)
 
-    def with_content(self):
-        """Each procedure with every block of its guide (education/blocks.py), its
-        parts, glossary words and published related pages: one query per kind,
-        however much content."""
+    def with_content(self, part=EVERY_PART):
+        """Each procedure with the blocks of its guide (education/blocks.py) that one
+        page shows: those of the part with this address, of the overview (None), or
+        of every part (EVERY_PART). With them: the guide's parts, its glossary words,
+        `help_part_slug` (where its warning signs are) and, for the overview, its
+        published related pages. One query per kind of block, however much content."""
         lookups = []
         for kind in BLOCKS:
             records = kind.model.objects.select_related(*kind.select_related)
+            if part is None:
+                records = records.filter(part__isnull=True)
+            elif part != EVERY_PART:
+                records = records.filter(part__slug=part)
             lookups.append(Prefetch(kind.related_name, queryset=records))
             lookups += [f"{kind.related_name}__{name}" for name in kind.prefetch_related]
-        related = Prefetch("related", queryset=Procedure.objects.published())
-        return self.prefetch_related(*lookups, "parts", "glossary_terms", related)
+        if part is None:  # related pages are listed on the overview
+            lookups.append(Prefetch("related", queryset=Procedure.objects.published()))
+        first_warning = WarningSign.objects.filter(procedure=OuterRef("pk")).order_by("order", "pk")
+        return self.prefetch_related(*lookups, "parts", "glossary_terms").annotate(
+            help_part_slug=Subquery(first_warning.values("part__slug")[:1])
+        )
 
 
 class Procedure(models.Model):

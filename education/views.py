@@ -29,8 +29,8 @@ class GuideView(DetailView):
     """A page of a procedure's guide: the overview, one part, the whole guide to print,
     or the take-home handout. Drafts are 404 except to staff who may edit procedures.
 
-    Each loads the whole guide in a fixed number of queries
-    (Procedure.objects.with_content()) and shows its own share of it (blocks.Guide).
+    Each loads its own blocks, and the guide's parts, in a fixed number of queries
+    (Procedure.objects.with_content()), and draws them (blocks.Guide).
     """
 
     context_object_name = "procedure"
@@ -40,10 +40,14 @@ class GuideView(DetailView):
     indexed = True  # search engines list this page under its own address
 
     def get_queryset(self):
-        procedures = Procedure.objects.with_content()
+        procedures = Procedure.objects.with_content(self.part_address())
         if self.request.user.has_perm("education.change_procedure"):
             return procedures
         return procedures.published()
+
+    def part_address(self):
+        """Which blocks to load: the overview's (None), or every part's (Guide.ALL)."""
+        return self.page
 
     def get_part(self):
         return self.page
@@ -57,7 +61,7 @@ class GuideView(DetailView):
             part=guide.part,
             blocks=guide.blocks(),
             linker=TermLinker(self.object.glossary_terms.all()),
-            help_part=guide.part_of("warning_signs"),
+            help_part=guide.help_part,
             previous_page=previous_page,
             next_page=next_page,
             canonical_url=settings.SITE_URL
@@ -69,6 +73,9 @@ class GuideView(DetailView):
 
 
 class GuidePartView(GuideView):
+    def part_address(self):
+        return self.kwargs["part"]
+
     def get_part(self):
         part = next((p for p in self.object.parts.all() if p.slug == self.kwargs["part"]), None)
         if part is None:

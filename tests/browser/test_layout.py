@@ -53,6 +53,17 @@ def test_at_320_px_no_page_scrolls_sideways_and_text_is_at_least_16_px(open_page
     assert layout["scrollWidth"] <= layout["width"], layout["outside"]
     assert layout["outside"] == []
     assert layout["small"] == []
+    # Every phone number is a tap-to-call link, and none breaks across two lines.
+    broken = page.evaluate(BROKEN_NUMBERS)
+    assert broken == []
+
+
+# Phone numbers drawn on more than one line: a tel: link's number (the link itself, or
+# its "tel" part inside a button) that the browser split into several line boxes.
+BROKEN_NUMBERS = """() => [...document.querySelectorAll('a[href^="tel:"]')]
+    .map(link => link.querySelector(".tel") || link)
+    .filter(el => el.getClientRects().length > 1)
+    .map(el => el.textContent.trim())"""
 
 
 @pytest.mark.parametrize("name", PUBLIC_PAGES)
@@ -170,3 +181,15 @@ def test_screenshots_of_every_public_page(open_page, demo, viewport):
         path = ARTIFACTS / f"{name}-{viewport['width']}x{viewport['height']}.png"
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 5_000
+
+
+GUIDE_PAGES = [name for name in PUBLIC_PAGES if name == "procedure" or name.startswith("part-")]
+
+
+@pytest.mark.parametrize("name", GUIDE_PAGES)
+def test_help_is_on_the_first_phone_screen_of_every_page_of_the_guide(open_page, demo, name):
+    page = open_page(viewport=PHONE).page
+    reach(page, name)
+    for selector in ['.help-strip a[href="tel:911"]', '.help-strip a[href="tel:5550100199"]']:
+        box = page.locator(selector).bounding_box()
+        assert box["y"] + box["height"] <= PHONE["height"], (selector, box)
