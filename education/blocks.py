@@ -138,6 +138,9 @@ class Guide:
         self.part = part
         self.parts = list(procedure.parts.all())
         self.by_id = {p.pk: p for p in self.parts}
+        # Each part's address, worked out once for the page's many links.
+        self.urls = {p.pk: p.get_absolute_url() for p in self.parts}
+        self.urls[None] = procedure.get_absolute_url()
         by_slug = {p.slug: p for p in self.parts}
         # Where the warning signs are, for the "Get help now" strip's link.
         self.help_part = by_slug.get(getattr(procedure, "help_part_slug", None))
@@ -149,8 +152,7 @@ class Guide:
 
     def url(self, part_id):
         """The address of a part (None: the overview)."""
-        part = self.by_id.get(part_id)
-        return part.get_absolute_url() if part else self.procedure.get_absolute_url()
+        return self.urls.get(part_id, self.urls[None])
 
     def href(self, record, anchor):
         """A link to `#anchor` where `record` is shown: on this page, or on its part."""
@@ -162,8 +164,8 @@ class Guide:
         """(previous, next) pages of the guide around this part: (title, url) or None."""
         if self.part == self.ALL:
             return None, None
-        pages = [(self.procedure.title, self.procedure.get_absolute_url())]
-        pages += [(p.title, p.get_absolute_url()) for p in self.parts]
+        pages = [(self.procedure.title, self.urls[None])]
+        pages += [(p.title, self.urls[p.pk]) for p in self.parts]
         here = 0 if self.part is None else self.parts.index(self.part) + 1
         return (
             pages[here - 1] if here > 0 else None,
