@@ -44,3 +44,13 @@ def test_the_error_pages_axe_checks_show_an_error_for_every_required_question(
     assert len(hrefs) >= questions
     for href in hrefs:
         assert page.locator(href).count() == 1, href
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_axe_finds_nothing_with_a_glossary_meaning_open(open_page, demo, width):
+    page = open_page(viewport={"width": width, "height": 900}).page
+    page.goto("/procedures/intrathecal-pain-pump/how-it-works/")
+    page.locator('button.term[popovertarget="def-catheter"]').click()
+    assert page.locator("#def-catheter").evaluate("el => el.matches(':popover-open')")
+    count, report = axe_violations(page)
+    assert count == 0, report

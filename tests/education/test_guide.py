@@ -105,3 +105,12 @@ def test_recovery_restriction_ordering_is_a_timeline_in_the_database(demo):
         procedure=demo, period="Later", activity="Last", starts_day=100
     )
     assert list(demo.recovery_restrictions.all())[-1].activity == "Last"
+
+
+def test_every_phone_number_on_the_guide_pages_is_a_tap_to_call_link(client, demo):
+    urls = [PUMP, f"{PUMP}all/", f"{PUMP}handout/", "/", "/glossary/"]
+    for url in urls:
+        page = client.get(url).content.decode()
+        text = re.sub(r'<a [^>]*href="tel:[^"]*"[^>]*>.*?</a>', "", page, flags=re.S)
+        text = re.sub(r"<[^>]+>", " ", text)
+        assert not re.search(r"\(555\) 010-01\d\d", text), url
