@@ -1,9 +1,8 @@
 """Daily: email the clinical reviewers the guide pages past their review date, and empty
-the page cache on the day a page turns late. Run it from cron just after midnight,
-clinic time (CRON_TZ = the TIME_ZONE setting), for example:
+the page cache on the day a page turns late. Run it from cron soon after midnight,
+clinic time (the TIME_ZONE setting); on a server that keeps UTC, for New York:
 
-    CRON_TZ=America/New_York
-    5 0 * * * cd /srv/clinic && .venv/bin/python manage.py send_review_reminders
+    5 5 * * * cd /srv/clinic && .venv/bin/python manage.py send_review_reminders
 
 1. When a published page turned late today (its "next review due" was yesterday), it
    empties the public page cache, so the page says it is late from now on rather than
