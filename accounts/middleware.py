@@ -9,10 +9,12 @@ OPEN_ADMIN_PAGES = {"login", "logout"}
 
 
 class StaffTwoFactorMiddleware:
-    """Send staff who signed in with a password only to the code (or set-up) page.
+    """Send staff who signed in with a password only to the code page.
 
     Runs after django-otp's OTPMiddleware, which gives `request.user.is_verified()`:
-    true once a confirmed device accepted a code in this session (`django_otp.login`).
+    true once a confirmed device (the app, or the backup codes) accepted a code in this
+    session (`django_otp.login`). Staff with neither see, on the code page, that they
+    need a set-up link; nothing here sets anything up.
     """
 
     def __init__(self, get_response):

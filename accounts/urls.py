@@ -6,5 +6,6 @@ app_name = "accounts"
 
 urlpatterns = [
     path("", views.two_factor, name="two_factor"),
-    path("set-up/", views.two_factor_setup, name="two_factor_setup"),
+    path("enrol/", views.enrol, name="enrol"),
+    path("backup-codes/", views.backup_codes, name="backup_codes"),
 ]

@@ -9,9 +9,11 @@ The counter lives in the database (not a cache) so every web worker sees the sam
 number, on SQLite and on PostgreSQL alike. It stores a keyed hash of the address,
 never the address itself: an IP address is personal data.
 
-`client_ip` is also what django-axes uses (`AXES_CLIENT_IP_CALLABLE`), so the login
-lockout and the form limits agree on who the client is; `login_username` is the user
-name it counts sign-in failures for (`AXES_USERNAME_CALLABLE`).
+`client_network` is the one rule for who counts as one client: an IPv4 address alone, an
+IPv6 address with the rest of its /64. The form limits hash it (`client_key`) and
+django-axes counts staff sign-in failures by it (`AXES_CLIENT_IP_CALLABLE`), so the two
+agree; `login_username` is the user name axes counts failures for
+(`AXES_USERNAME_CALLABLE`).
 """
 
 import ipaddress
@@ -87,15 +89,23 @@ def login_username(request, credentials=None):
     return username[: user_model._meta.get_field(user_model.USERNAME_FIELD).max_length]
 
 
-def client_key(request):
-    """A keyed hash (HMAC with SECRET_KEY) of the client's address, never the address.
+def client_network(request):
+    """The client as the limits count it, as an address string, or None without one.
 
-    IPv6 addresses count by their /64 network: one home or phone usually gets a whole
-    /64 and can pick any address in it.
+    An IPv4 address counts alone ("203.0.113.7"). An IPv6 address counts by its /64
+    network, given as that network's first address ("2001:db8:1:2::9" becomes
+    "2001:db8:1:2::"): one home or phone usually gets a whole /64 and can pick any
+    address in it. Still a valid address, so django-axes can store it.
     """
-    address = client_ip(request) or "unknown"
-    if ":" in address:
-        address = str(ipaddress.ip_network(f"{address}/64", strict=False))
+    address = client_ip(request)
+    if address is None or ":" not in address:
+        return address
+    return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+
+
+def client_key(request):
+    """A keyed hash (HMAC with SECRET_KEY) of `client_network`, never the address."""
+    address = client_network(request) or "unknown"
     return salted_hmac(HASH_SALT, address, algorithm="sha256").hexdigest()
 
 

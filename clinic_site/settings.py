@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -352,29 +353,50 @@ TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
 # pictures do not count (FILE_UPLOAD_MAX_MEMORY_SIZE governs those).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
-# Staff sign-in lockout (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
-# user name from one address, that pair waits AXES_COOLOFF_MINUTES; a right password
-# clears the count. Attempts are kept in the database only for the cool-off; successful
-# sign-ins (user name, address, browser) are kept in axes' access log for the security
-# audit (clear old ones with `manage.py axes_reset_logs --age <days>`).
+# Staff sign-in lockout (django-axes). How axes counts (axes/handlers/database.py): each
+# wrong password adds one to a row for (user name, address, browser). For each entry of
+# AXES_LOCKOUT_PARAMETERS, axes adds up the failures within the cool-off of every row
+# that matches this request on that entry's fields; the largest sum is compared with
+# AXES_FAILURE_LIMIT. So each entry is a lock of its own, any one of them locks (even
+# the right password is refused), and all share one limit:
+#   "username"    one user name, from any address: a guesser with many addresses;
+#   "ip_address"  one address, for any user name: one guesser trying many accounts.
+# The address is `appointments.ratelimit.client_network`, the form rate limit's rule:
+# an IPv4 address alone, an IPv6 address with its whole /64.
+# One limit for both. The user name lock is the only brake on a guesser with many
+# addresses, so it stays at 5. The price is paid by an office whose staff share one
+# address (NAT): once one person gets their password wrong 5 times, the whole office
+# waits too. Two things keep that rare: with AXES_RESET_ON_SUCCESS, a right password
+# deletes every row matching either entry, so any successful sign-in from the office
+# clears the office's count (only 5 failures in a row pause it); and a superuser can
+# end a pause at once (`manage.py axes_reset_ip ADDRESS` or `axes_reset_username NAME`).
+# A higher shared limit would weaken every account to spare an office a rare wait.
+# The reset also means someone who knows one staff password can clear their address's
+# count by signing in; each such sign-in is in axes' access log, and with two-step
+# sign-in a guessed password alone opens nothing.
+# Tries while locked out are neither counted nor restart the wait (below).
+# Attempts are kept in the database only for the cool-off; successful sign-ins (user
+# name, address, browser) are kept in axes' access log for the security audit (clear
+# old ones with `manage.py axes_reset_logs --age <days>`).
 AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = int(env("AXES_COOLOFF_MINUTES", "15")) / 60  # hours, as axes reads a float
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # Tries while locked out do not restart the wait, so "wait 15 minutes" stays true.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_CLIENT_IP_CALLABLE = "appointments.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "appointments.ratelimit.client_network"
 AXES_USERNAME_CALLABLE = "appointments.ratelimit.login_username"
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 100
 
-# Staff sign-in: two-factor (django-otp, TOTP) and session lifetime.
+# Staff sign-in: two-factor (django-otp) and session lifetime.
 # With STAFF_TWO_FACTOR_REQUIRED on, staff type a 6-digit code from an authenticator app
-# after their password before any admin page opens (accounts.middleware). Unset or
-# empty: on when DEBUG is off, off in the local demo.
+# (TOTP), or one of their backup codes (otp_static), after their password before any
+# admin page opens (accounts.middleware). Unset or empty: on when DEBUG is off, off in
+# the local demo.
 STAFF_TWO_FACTOR_REQUIRED = (
     env_bool("STAFF_TWO_FACTOR_REQUIRED", not DEBUG)
     if env("STAFF_TWO_FACTOR_REQUIRED").strip()
@@ -384,6 +406,10 @@ STAFF_TWO_FACTOR_REQUIRED = (
 OTP_TOTP_ISSUER = CLINIC_NAME
 # The TOTP device admin never shows a secret key again: a reset means a new set-up.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Staff add their authenticator app only through a set-up link a superuser makes (the
+# user's page in the admin, or `manage.py enrolment_link USERNAME`). It works once, for
+# that person only, for this many hours.
+STAFF_ENROLMENT_LINK_HOURS = int(env("STAFF_ENROLMENT_LINK_HOURS", "72"))
 # A staff session ends after SESSION_IDLE_MINUTES without a request (each request
 # restarts the clock) and when the browser closes. Public pages make no session.
 SESSION_COOKIE_AGE = 60 * int(env("SESSION_IDLE_MINUTES", "30"))

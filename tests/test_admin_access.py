@@ -99,6 +99,7 @@ auth_user_changelist                           login      403        403        
 auth_user_add                                  login      403        403         200
 auth_user_change                               login      403        403         200
 auth_user_password_change                      login      403        403         200
+auth_user_set_up_link                          login      403        403         200
 auth_user_delete                               login      403        403         200
 auth_user_history                              login      403        403         200
 auth_user_redirect                             login      to change  to change   to change

@@ -1,8 +1,10 @@
 """Two-step sign-in for staff: password, then a code from an authenticator app (TOTP).
 
-With STAFF_TWO_FACTOR_REQUIRED on, no admin page opens until the code is typed; the
-first time, the staff member sets up the app. Off (the local demo, and these tests unless
-they turn it on), the admin login works with the password alone.
+With STAFF_TWO_FACTOR_REQUIRED on, no admin page opens until the code (or a backup code)
+is typed. Someone with neither is told to ask for a set-up link: a password alone sets
+nothing up (tests/test_enrolment.py has the links and backup codes). Off (the local
+demo, and these tests unless they turn it on), the admin login works with the password
+alone.
 """
 
 import base64
@@ -12,7 +14,6 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -25,7 +26,8 @@ PASSWORD = "test-password-123"
 ADMIN = reverse("admin:index")
 LOGIN = reverse("admin:login")
 TWO_FACTOR = reverse("accounts:two_factor")
-SETUP_PAGE = reverse("accounts:two_factor_setup")
+ENROL = reverse("accounts:enrol")
+BACKUP_CODES = reverse("accounts:backup_codes")
 
 
 @pytest.fixture
@@ -91,70 +93,68 @@ def test_with_two_factor_off_the_password_alone_opens_the_admin(client, editor):
     assert client.get(ADMIN).status_code == 200
 
 
-# On: the first sign-in sets up the app.
+# On, with nothing set up: a password alone sets nothing up.
 
 
-def test_with_two_factor_on_a_password_alone_leads_to_the_setup_page(required, client, editor):
+def test_with_two_factor_on_a_password_alone_leads_to_the_code_page(required, client, editor):
     password_login(client, "editor")
     response = client.get(ADMIN)
     assert response.status_code == 302
     assert response["Location"] == f"{TWO_FACTOR}?next={ADMIN}"
-    response = client.get(response["Location"])
-    assert response["Location"] == f"{SETUP_PAGE}?next=%2Fadmin%2F"
 
 
-def test_the_setup_page_shows_a_qr_code_and_the_key_to_type(required, client, editor):
+def test_staff_without_an_app_are_told_to_ask_for_a_set_up_link(required, client, editor):
     password_login(client, "editor")
-    response = client.get(SETUP_PAGE)
+    response = client.get(TWO_FACTOR)
     assert response.status_code == 200
     html = response.content.decode()
-    device = TOTPDevice.objects.get(user=editor)
-    assert not device.confirmed
-    # The QR code is an SVG image in the page (a data: URI, which the CSP allows).
-    image = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"[^>]* alt="([^"]+)"', html)
-    assert image, "no QR code image with a text alternative"
-    svg = base64.b64decode(image.group(1)).decode()
-    assert svg.startswith("<svg") and "<path" in svg
-    # The key, for typing by hand: the same secret, in groups of four.
-    key = base64.b32encode(device.bin_key).decode().rstrip("=")
-    shown = re.search(r'<code id="setup-key">([A-Z2-7 ]+)</code>', html).group(1)
-    assert shown.replace(" ", "") == key
-    assert shown.split(" ")[0] == key[:4]
-    # Reloading keeps the same key, so a half-done scan still works.
-    again = client.get(SETUP_PAGE).content.decode()
-    assert f'<code id="setup-key">{shown}</code>' in again
-    assert TOTPDevice.objects.filter(user=editor).count() == 1
+    assert "Ask a superuser for a set-up link" in html
+    # No set-up form, no QR code, no key, no code field: nothing to set up here.
+    assert 'name="code"' not in html
+    assert "data:image/svg" not in html and "setup-key" not in html
+    assert f'action="{reverse("admin:logout")}"' in html
+    no_inline_style_or_script(html)
+    assert not TOTPDevice.objects.filter(user=editor).exists()
+    # Posting a code does nothing either.
+    assert client.post(TWO_FACTOR, {"code": "123456"}).status_code == 200
+    assert client.get(ADMIN).status_code == 302
 
 
-def test_the_code_field_is_labelled_and_made_for_one_time_codes(required, client, editor):
+def test_password_only_set_up_is_no_longer_possible(required, client, editor):
     password_login(client, "editor")
-    html = client.get(SETUP_PAGE).content.decode()
-    assert '<label for="id_code">6-digit code' in html
+    # The old set-up page is gone: it leads to the code page, which sets nothing up.
+    response = client.get("/admin/two-factor/set-up/", follow=True)
+    assert response.redirect_chain[-1][0].startswith(TWO_FACTOR)
+    assert "Ask a superuser for a set-up link" in response.content.decode()
+    # The set-up page without a link: refused, nothing created, admin still closed.
+    response = client.get(ENROL)
+    assert response.status_code == 404
+    assert "This set-up link does not work" in response.content.decode()
+    response = client.post(ENROL, {"code": "123456"})
+    assert response.status_code == 404
+    assert not TOTPDevice.objects.filter(user=editor).exists()
+    assert client.get(ADMIN)["Location"].startswith(TWO_FACTOR)
+
+
+def test_the_code_field_says_a_backup_code_works_too(required, client, front_desk):
+    confirmed_device(front_desk)
+    password_login(client, "frontdesk")
+    html = client.get(TWO_FACTOR).content.decode()
+    assert '<label for="id_code">6-digit code or backup code' in html
     field = re.search(r"<input[^>]*name=\"code\"[^>]*>", html).group(0)
     assert 'autocomplete="one-time-code"' in field
-    assert 'inputmode="numeric"' in field
     assert 'aria-describedby="id_code_helptext"' in field
+    # Backup codes have letters: no number-only keyboard.
+    assert "inputmode" not in field
+    assert "No phone with you? Type one of your backup codes instead." in html
+    assert f'href="{BACKUP_CODES}"' in html
     no_inline_style_or_script(html)
 
 
-def test_the_right_code_finishes_the_setup_and_opens_the_admin(required, client, editor):
-    password_login(client, "editor")
-    client.get(SETUP_PAGE)
-    device = TOTPDevice.objects.get(user=editor)
-    response = client.post(SETUP_PAGE, {"code": code(device), "next": ADMIN})
-    assert response.status_code == 302
-    assert response["Location"] == ADMIN
-    device.refresh_from_db()
-    assert device.confirmed
-    assert client.session[DEVICE_ID_SESSION_KEY] == device.persistent_id
-    assert client.get(ADMIN).status_code == 200
-
-
-def test_a_wrong_code_is_refused_with_an_error_on_the_field(required, client, editor):
-    password_login(client, "editor")
-    client.get(SETUP_PAGE)
-    device = TOTPDevice.objects.get(user=editor)
-    response = client.post(SETUP_PAGE, {"code": wrong_code(device), "next": ADMIN})
+def test_a_wrong_code_is_refused_with_an_error_on_the_field(required, client, front_desk):
+    device = confirmed_device(front_desk)
+    password_login(client, "frontdesk")
+    response = client.post(TWO_FACTOR, {"code": wrong_code(device), "next": ADMIN})
     assert response.status_code == 200
     html = response.content.decode()
     field = re.search(r"<input[^>]*name=\"code\"[^>]*>", html).group(0)
@@ -162,26 +162,25 @@ def test_a_wrong_code_is_refused_with_an_error_on_the_field(required, client, ed
     assert 'aria-describedby="id_code_helptext id_code_error"' in field
     assert re.search(r'id="id_code_error"[^>]*>\s*<li>That code did not work', html)
     assert "<title>Error:" in html
-    device.refresh_from_db()
-    assert not device.confirmed
     assert client.get(ADMIN).status_code == 302
 
 
-def test_something_that_is_not_a_code_is_explained(required, client, editor):
-    password_login(client, "editor")
-    response = client.post(SETUP_PAGE, {"code": "12ab", "next": ADMIN})
+def test_something_that_is_not_a_code_is_explained(required, client, front_desk):
+    device = confirmed_device(front_desk)
+    password_login(client, "frontdesk")
+    response = client.post(TWO_FACTOR, {"code": "12ab", "next": ADMIN})
     assert "Type the 6 numbers your app shows" in response.content.decode()
-    device = TOTPDevice.objects.get(user=editor)
+    device.refresh_from_db()
     assert device.throttling_failure_count == 0  # not counted as a guess
 
 
-def test_spaces_in_a_typed_code_are_ignored(required, client, editor):
-    password_login(client, "editor")
-    client.get(SETUP_PAGE)
-    device = TOTPDevice.objects.get(user=editor)
+def test_spaces_in_a_typed_code_are_ignored(required, client, front_desk):
+    device = confirmed_device(front_desk)
+    password_login(client, "frontdesk")
     typed = code(device)
-    response = client.post(SETUP_PAGE, {"code": f" {typed[:3]} {typed[3:]} ", "next": ADMIN})
+    response = client.post(TWO_FACTOR, {"code": f" {typed[:3]} {typed[3:]} ", "next": ADMIN})
     assert response.status_code == 302
+    assert client.get(ADMIN).status_code == 200
 
 
 # On, with an app already set up: the code, every time.
@@ -196,9 +195,6 @@ def test_staff_with_an_app_are_asked_for_the_code_not_a_new_setup(required, clie
     assert "Type your sign-in code" in html
     assert "data:image/svg" not in html and "setup-key" not in html
     no_inline_style_or_script(html)
-    # The set-up page will not add a second device (a lost phone needs a reset).
-    assert client.get(SETUP_PAGE)["Location"].startswith(TWO_FACTOR)
-    assert TOTPDevice.objects.filter(user=front_desk).count() == 1
 
     response = client.post(
         TWO_FACTOR, {"code": code(device), "next": "/admin/appointments/request/"}
@@ -250,21 +246,30 @@ def test_only_pages_on_this_site_are_followed_after_the_code(required, client, f
 
 
 def test_the_sign_in_step_pages_need_a_staff_password_first(required, client, django_user_model):
-    for url in [TWO_FACTOR, SETUP_PAGE]:
+    for url in [TWO_FACTOR, ENROL, BACKUP_CODES]:
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(LOGIN)
     patient = django_user_model.objects.create_user(username="not-staff", password=PASSWORD)
     client.force_login(patient)
-    assert client.get(SETUP_PAGE)["Location"].startswith(LOGIN)
+    for url in [TWO_FACTOR, ENROL, BACKUP_CODES]:
+        assert client.get(url)["Location"].startswith(LOGIN)
     assert not TOTPDevice.objects.filter(user=patient).exists()
 
 
-def test_the_sign_in_step_pages_offer_a_way_out(required, client, editor):
-    password_login(client, "editor")
-    html = client.get(SETUP_PAGE).content.decode()
+def test_the_code_page_offers_a_way_out_and_help_for_a_lost_phone(required, client, front_desk):
+    confirmed_device(front_desk)
+    password_login(client, "frontdesk")
+    html = client.get(TWO_FACTOR).content.decode()
     assert f'action="{reverse("admin:logout")}"' in html
-    assert "Ask a site administrator to reset" in html
+    assert "Ask a superuser to remove your old app and make you a set-up link" in html
+
+
+def test_the_sign_in_step_pages_are_never_cached(required, client, front_desk):
+    confirmed_device(front_desk)
+    password_login(client, "frontdesk")
+    for url in [TWO_FACTOR, ENROL, BACKUP_CODES]:
+        assert "no-store" in client.get(url)["Cache-Control"], url
 
 
 # The admin refuses every role until the code is typed.
@@ -300,7 +305,7 @@ def test_a_session_verified_by_a_device_of_someone_else_is_not_verified(
 # Resetting a lost phone.
 
 
-def test_a_superuser_resets_a_lost_device_and_the_next_sign_in_sets_up_again(
+def test_a_superuser_resets_a_lost_device_and_the_next_sign_in_needs_a_set_up_link(
     required, client, django_user_model, superuser, front_desk
 ):
     lost = confirmed_device(front_desk)
@@ -313,9 +318,11 @@ def test_a_superuser_resets_a_lost_device_and_the_next_sign_in_sets_up_again(
     assert client.post(delete, {"post": "yes"}).status_code == 302
     assert not TOTPDevice.objects.filter(user=front_desk).exists()
 
-    # The front desk's open session is no longer verified: set up a new app.
+    # The front desk's open session is no longer verified, and nothing can be set up
+    # without a new set-up link.
     response = desk.get(ADMIN, follow=True)
-    assert response.redirect_chain[-1][0].startswith(SETUP_PAGE)
+    assert response.redirect_chain[-1][0].startswith(TWO_FACTOR)
+    assert "Ask a superuser for a set-up link" in response.content.decode()
 
 
 def test_the_device_admin_never_shows_the_secret_key(required, client, superuser, editor):

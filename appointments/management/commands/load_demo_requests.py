@@ -60,7 +60,8 @@ class Command(BaseCommand):
         if settings.STAFF_TWO_FACTOR_REQUIRED:
             self.stdout.write(
                 "Two-step sign-in is on (STAFF_TWO_FACTOR_REQUIRED): after the password, "
-                "each login sets up an authenticator app."
+                "each login needs an authenticator app, set up with a one-time link from "
+                "`manage.py enrolment_link USERNAME`."
             )
         else:
             self.stdout.write(
