@@ -30,7 +30,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
-from .models import EnrolmentLink
+from .models import EnrolmentLink, StaffProfile
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,21 @@ def when(moment):
     return date_format(localtime(moment), "DATETIME_FORMAT")
 
 
+class StaffProfileInline(admin.StackedInline):
+    """A clinical reviewer's credentials, shown after their name on the pages they
+    approve."""
+
+    model = StaffProfile
+    can_delete = False
+    fields = ["credentials"]
+    verbose_name_plural = gettext_lazy("Staff profile")
+
+
 @admin.register(User)
 class StaffUserAdmin(UserAdmin):
-    """Django's user admin plus the person's two-step sign-in."""
+    """Django's user admin plus the person's two-step sign-in and staff profile."""
+
+    inlines = [StaffProfileInline]
 
     change_form_template = "accounts/admin/user_change_form.html"
     list_display = (*UserAdmin.list_display, "has_app", "backup_codes_left")

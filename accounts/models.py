@@ -105,3 +105,35 @@ class EnrolmentLink(models.Model):
         if self.expires_at <= (now or timezone.now()):
             return _("expired")
         return _("not used yet")
+
+
+class StaffProfile(models.Model):
+    """What a staff member's account adds to Django's user: the credentials a clinical
+    reviewer's name carries on the pages they approve ("Rita Reviewer, MD").
+
+    Set by a superuser on the user's page ("Staff profile"). A reviewer without a full
+    name and credentials cannot approve a page (education/workflow.py).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="staff_profile",
+        verbose_name=_("user"),
+    )
+    credentials = models.CharField(
+        _("credentials"),
+        max_length=120,
+        blank=True,
+        help_text=_(
+            "As the pages show them after the person's name, for example “MD” or "
+            "“MD, pain medicine”. Needed to approve pages as a clinical reviewer."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("staff profile")
+        verbose_name_plural = _("staff profiles")
+
+    def __str__(self):
+        return self.user.get_username()

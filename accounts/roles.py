@@ -1,8 +1,13 @@
 """The staff roles: each group's name and what its members may do. The one place for them.
 
-Content editors: add, change, delete and view every education model; nothing about
-requests. Front desk: view education content; view and change requests, export them
-as CSV, log calls (add, view, change) and view the history; no content editing.
+Content editors: add, change, delete and view every education model (drafts only:
+a page with an approved version changes through its draft, education/workflow.py);
+nothing about requests. Clinical reviewers: view education content, and approve,
+send back, restore and take pages off the site (`approve_procedure`); they change no
+content themselves. Front desk: view education content; view and change requests,
+export them as CSV, log calls (add, view, change) and view the history; no content
+editing. Approved versions (education.Revision) have only a view permission: only
+approval writes them.
 
 `create_groups()` makes the groups and sets their permissions. The data migration
 (appointments 0002) and the tests call it; running it again changes nothing. A new role,
@@ -13,12 +18,17 @@ from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
 CONTENT_EDITORS = "Content editors"
+CLINICAL_REVIEWERS = "Clinical reviewers"
 FRONT_DESK = "Front desk"
 
 # Role -> [(app label, model, actions)]: "*" is every model of the app; an action is
 # a permission codename's first word ("view" -> view_request).
 ROLES = {
     CONTENT_EDITORS: [("education", "*", ["add", "change", "delete", "view"])],
+    CLINICAL_REVIEWERS: [
+        ("education", "*", ["view"]),
+        ("education", "procedure", ["approve"]),
+    ],
     FRONT_DESK: [
         ("education", "*", ["view"]),
         ("appointments", "request", ["view", "change", "export"]),

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment, StrictUndefined, pass_context
 
-from education import phones, templating
+from education import phones, review_dates, templating
 
 
 def url(viewname, *args, **kwargs):
@@ -62,6 +62,8 @@ def environment(**options):
         crispy=crispy,
         picture=templating.picture,
         get_language=get_language,
+        # A guide page's review state, so a late page says so (education/review_dates.py).
+        review_due=review_dates.due_state,
     )
     env.filters.update(
         linkterms=templating.linkterms,

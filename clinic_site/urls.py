@@ -8,6 +8,8 @@ from . import robots, views
 admin.site.site_header = _("Clinic staff")
 admin.site.site_title = _("Clinic staff")
 admin.site.index_title = _("Work and content")
+# The front page adds what needs doing (education: pages past their review date).
+admin.site.index_template = "admin/index_review_dates.html"
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on every page that names no icon (the admin).

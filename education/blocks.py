@@ -25,8 +25,8 @@ class BlockKind:
     anchor: str | None
     heading: str | None
     template: str
-    # An inline in the procedure's admin page, with the model's fields in their
-    # declared order: stacked for long texts, tabular otherwise. Not for the glossary
+    # An inline in the procedure's admin page: stacked for long texts (its fields laid
+    # out in education/admin.py), a table row per block otherwise. Not for the glossary
     # words, which are picked on the procedure itself.
     inline: bool = True
     stacked: bool = False
@@ -132,15 +132,22 @@ class Guide:
     """
 
     ALL = "all"
+    HANDOUT = "handout"
 
-    def __init__(self, procedure, part=None):
+    def __init__(self, procedure, part=None, address=None):
+        """`address`: the overview's address, which every other page of the guide
+        extends (education/urls.py): the procedure's own on the site, the admin's
+        preview address for a draft."""
         self.procedure = procedure
         self.part = part
         self.parts = list(procedure.parts.all())
         self.by_id = {p.pk: p for p in self.parts}
-        # Each part's address, worked out once for the page's many links.
-        self.urls = {p.pk: p.get_absolute_url() for p in self.parts}
-        self.urls[None] = procedure.get_absolute_url()
+        # Each page's address, worked out once for the page's many links.
+        self.address = address or procedure.get_absolute_url()
+        self.urls = {p.pk: f"{self.address}{p.slug}/" for p in self.parts}
+        self.urls[None] = self.address
+        self.whole_url = f"{self.address}{self.ALL}/"
+        self.handout_url = f"{self.address}{self.HANDOUT}/"
         by_slug = {p.slug: p for p in self.parts}
         # Where the warning signs are, for the "Get help now" strip's link.
         self.help_part = by_slug.get(getattr(procedure, "help_part_slug", None))
@@ -212,7 +219,7 @@ class Guide:
         every id on the page stays unique."""
         pages, used = [], set()
         for part in [None, *self.parts]:
-            blocks = Guide(self.procedure, part).blocks()
+            blocks = Guide(self.procedure, part, self.address).blocks()
             for block in blocks:
                 if block["anchor"] in used:
                     block["anchor"] = f"{block['anchor']}-{part.slug}"

@@ -7,10 +7,12 @@ stimulator, say) needs content, not code.
 """
 
 import re
+import uuid
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
@@ -145,6 +147,10 @@ class ProcedureQuerySet(models.QuerySet):
     def published(self):
         return self.filter(status=Procedure.Status.PUBLISHED)
 
+    def pages(self):
+        """Pages, without the drafts of live pages (working copies)."""
+        return self.filter(draft_of__isnull=True)
+
     def with_content(self, part=EVERY_PART):
         """Each procedure with the blocks of its guide (education/blocks.py) that one
         page shows: those of the part with this address, of the overview (None), or
@@ -172,14 +178,17 @@ class Procedure(models.Model):
     """A treatment the clinic offers, and the page that explains it to patients."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft (hidden from the public)")
-        PUBLISHED = "published", _("Published")
+        DRAFT = "draft", _("Not on the site")
+        PUBLISHED = "published", _("On the site")
+
+    class ReviewState(models.TextChoices):
+        EDITING = "editing", _("Being edited")
+        SUBMITTED = "submitted", _("Waiting for clinical review")
 
     title = models.CharField(_("title"), max_length=120)
     slug = models.SlugField(
         _("web address"),
         max_length=80,
-        unique=True,
         help_text=_("The last part of the page's address. Changing it breaks old links."),
     )
     summary = models.TextField(
@@ -207,6 +216,13 @@ class Procedure(models.Model):
     )
     last_reviewed = models.DateField(_("last reviewed"), null=True, blank=True)
     next_review_due = models.DateField(_("next review due"), null=True, blank=True)
+    # "What changed on <date>: <note>": the last approval that said what changed
+    # (its Revision keeps the record; the page shows this copy, as it shows its
+    # reviewer's name).
+    update_note = models.CharField(
+        _("what changed in the last update"), max_length=300, blank=True, editable=False
+    )
+    updated_on = models.DateField(_("last update"), null=True, blank=True, editable=False)
     key_points = models.TextField(
         _("key points"),
         blank=True,
@@ -227,13 +243,64 @@ class Procedure(models.Model):
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    # Drafts and clinical review (education/workflow.py). Patients only ever see a
+    # version a clinical reviewer approved: a page that was never approved is edited
+    # as it is (it is not on the site); a page with an approved version is changed
+    # through its draft, a working copy that replaces it when approved.
+    draft_of = models.OneToOneField(
+        "self",
+        verbose_name=_("draft of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="draft",
+    )
+    review_state = models.CharField(
+        _("review"),
+        max_length=10,
+        choices=ReviewState.choices,
+        default=ReviewState.EDITING,
+        editable=False,
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent for review by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("sent for review"), null=True, blank=True, editable=False)
+    review_comment = models.TextField(_("reviewer's comment"), blank=True, editable=False)
+    edited_by = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("edited by"),
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text=_("Everyone who changed this draft: none of them may approve it."),
+    )
+
     objects = ProcedureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("procedure")
         verbose_name_plural = _("procedures")
-        ordering = ["title"]
+        # A page, then its draft.
+        ordering = ["title", models.F("draft_of").asc(nulls_first=True)]
+        permissions = [
+            ("approve_procedure", _("Can approve, send back, revert and unpublish pages")),
+        ]
         constraints = [
+            # A draft of a live page shares its address until it replaces it.
+            models.UniqueConstraint(
+                fields=["slug"],
+                condition=Q(draft_of__isnull=True),
+                name="procedure_slug_unique_among_pages",
+                violation_error_message=_("Another page already has this web address."),
+            ),
             models.CheckConstraint(
                 condition=Q(hero_image="") | ~Q(hero_image_alt=""),
                 name="procedure_image_has_alt_text",
@@ -269,6 +336,23 @@ class Procedure(models.Model):
     def is_published(self):
         return self.status == self.Status.PUBLISHED
 
+    @property
+    def is_draft_copy(self):
+        """A working copy of a live page (it replaces that page when approved)."""
+        return self.draft_of_id is not None
+
+    @property
+    def page(self):
+        """The page patients see at this address: itself, or the page it is a draft of."""
+        return self.draft_of if self.is_draft_copy else self
+
+    def is_locked(self):
+        """True for a page with an approved version: it changes only through a draft.
+        A page that was never approved, and a draft, are edited as they are."""
+        if self.is_draft_copy:
+            return False
+        return self.is_published or self.revisions.exists()
+
 
 # Part addresses the guide uses itself: the whole guide to print, and the handout.
 RESERVED_PART_SLUGS = {"all", "handout"}
@@ -291,6 +375,9 @@ class GuidePart(models.Model):
     """
 
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="parts")
+    # The same part in every version of the page (drafts, revisions), so versions can
+    # be compared part by part.
+    uid = models.UUIDField(default=uuid.uuid4, editable=False)
     order = models.PositiveIntegerField(_("order"), default=0, help_text=ORDER_HELP)
     title = models.CharField(
         _("title"), max_length=80, help_text=_("Short, for example: “The trial”.")
@@ -330,6 +417,9 @@ class GuidePart(models.Model):
 class ProcedureChild(models.Model):
     """Common shape of the ordered content blocks on a procedure page."""
 
+    # The same block in every version of the page (drafts, revisions), so versions can
+    # be compared block by block.
+    uid = models.UUIDField(default=uuid.uuid4, editable=False)
     order = models.PositiveIntegerField(_("order"), default=0, help_text=ORDER_HELP)
     part = models.ForeignKey(
         GuidePart,
@@ -461,7 +551,9 @@ class Medicine(ProcedureChild):
 
 class Phase(ProcedureChild):
     """A stage of treatment (the trial, the implant), described by the same attributes
-    so the page can set the stages side by side in one table."""
+    so the page can set the stages side by side in one table. Each attribute is
+    optional: the table shows the rows some stage fills in, so a treatment whose
+    stages differ in other ways leaves these empty."""
 
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="phases")
     name = models.CharField(_("name"), max_length=80, help_text=_("For example: The trial."))
@@ -472,13 +564,13 @@ class Phase(ProcedureChild):
         help_text=_("Links to this stage's steps: lowercase letters, numbers and dashes."),
     )
     intro = models.TextField(_("introduction"), blank=True)
-    purpose = models.CharField(_("purpose"), max_length=300)
-    anesthesia = models.CharField(_("anesthesia"), max_length=300)
-    incisions = models.CharField(_("incisions"), max_length=300)
-    duration = models.CharField(_("how long it takes"), max_length=300)
-    afterwards = models.CharField(_("where you go after"), max_length=300)
-    next_step = models.CharField(_("what decides the next step"), max_length=300)
-    reversible = models.CharField(_("can it be undone"), max_length=300)
+    purpose = models.CharField(_("purpose"), max_length=300, blank=True)
+    anesthesia = models.CharField(_("anesthesia"), max_length=300, blank=True)
+    incisions = models.CharField(_("incisions"), max_length=300, blank=True)
+    duration = models.CharField(_("how long it takes"), max_length=300, blank=True)
+    afterwards = models.CharField(_("where you go after"), max_length=300, blank=True)
+    next_step = models.CharField(_("what decides the next step"), max_length=300, blank=True)
+    reversible = models.CharField(_("can it be undone"), max_length=300, blank=True)
 
     # The attributes compared side by side, in table order.
     COMPARED_FIELDS = [
@@ -750,3 +842,60 @@ class DoctorQuestion(ProcedureChild):
 
     def __str__(self):
         return self.question
+
+
+class Revision(models.Model):
+    """An approved version of a page: what it said, who approved it, when, and why.
+
+    Written by workflow.approve() each time a clinical reviewer approves the page (and
+    by the demo loader). `content` is the whole page as education/versions.py writes it
+    (the page's fields, its parts and every block, each block with its uid), so two
+    versions can be compared and an old one made into a draft again.
+    """
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("page")
+    )
+    number = models.PositiveIntegerField(_("version"))
+    content = models.JSONField(_("content"), encoder=DjangoJSONEncoder, editable=False)
+    note = models.CharField(
+        _("what changed"),
+        max_length=300,
+        blank=True,
+        help_text=_("Shown on the page: “Updated 1 March 2027: …”."),
+    )
+    approved_at = models.DateTimeField(_("approved"))
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # As the page showed them, kept if the account is later removed.
+    reviewer_name = models.CharField(_("reviewed by"), max_length=120)
+    reviewer_credentials = models.CharField(_("reviewer credentials"), max_length=120)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent for review by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("approved version")
+        verbose_name_plural = _("approved versions")
+        ordering = ["procedure", "-number"]
+        # Written only by approval (workflow.py): nobody adds, changes or deletes one.
+        default_permissions = ["view"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "number"], name="revision_number_unique_per_page"
+            )
+        ]
+
+    def __str__(self):
+        return _("Version %(number)s") % {"number": self.number}

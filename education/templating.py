@@ -43,13 +43,15 @@ def grouped(items, attribute):
 
 
 def compare_rows(phases):
-    """The phases' compared attributes as table rows: one row per attribute."""
+    """The phases' compared attributes as table rows: one row per attribute that some
+    phase fills in (a treatment whose stages differ in other ways leaves them empty)."""
     return [
         {
             "label": Phase._meta.get_field(name).verbose_name,
             "values": [{"phase": phase, "text": getattr(phase, name)} for phase in phases],
         }
         for name in Phase.COMPARED_FIELDS
+        if any(getattr(phase, name) for phase in phases)
     ]
 
 

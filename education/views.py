@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
@@ -27,7 +28,8 @@ class ProcedureListView(ListView):
 
 class GuideView(DetailView):
     """A page of a procedure's guide: the overview, one part, the whole guide to print,
-    or the take-home handout. Drafts are 404 except to staff who may edit procedures.
+    or the take-home handout. Only published pages, to everyone: staff see drafts in
+    the admin's preview (GuidePreviewView).
 
     Each loads its own blocks, and the guide's parts, in a fixed number of queries
     (Procedure.objects.with_content()), and draws them (blocks.Guide).
@@ -38,12 +40,14 @@ class GuideView(DetailView):
     # The part shown: None for the overview (see get_part), Guide.ALL for everything.
     page = None
     indexed = True  # search engines list this page under its own address
+    preview = False
 
     def get_queryset(self):
-        procedures = Procedure.objects.with_content(self.part_address())
-        if self.request.user.has_perm("education.change_procedure"):
-            return procedures
-        return procedures.published()
+        return Procedure.objects.with_content(self.part_address()).published()
+
+    def guide_address(self):
+        """The address of the guide's overview, which its other pages extend."""
+        return None  # the procedure's own
 
     def part_address(self):
         """Which blocks to load: the overview's (None), or every part's (Guide.ALL)."""
@@ -54,7 +58,7 @@ class GuideView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        guide = Guide(self.object, self.get_part())
+        guide = Guide(self.object, self.get_part(), self.guide_address())
         previous_page, next_page = guide.neighbours()
         context.update(
             guide=guide,
@@ -68,6 +72,7 @@ class GuideView(DetailView):
             + (self.request.path if self.indexed else self.object.get_absolute_url()),
             guide_url=settings.SITE_URL + self.object.get_absolute_url(),
             indexed=self.indexed,
+            preview=self.preview,
         )
         return context
 
@@ -95,6 +100,36 @@ class HandoutView(GuideView):
 
     template_name = "education/handout.html"
     page = Guide.ALL
+
+
+class GuidePreviewView(GuidePartView):
+    """A draft (or any version staff may see) exactly as patients will see it, page by
+    page: served under the admin (ProcedureAdmin.get_urls), so only to signed-in,
+    two-factor verified staff who may view procedures, never cached, never indexed.
+    `part` is a part's address, Guide.ALL, Guide.HANDOUT or absent (the overview)."""
+
+    indexed = False
+    preview = True
+
+    def get_queryset(self):
+        return Procedure.objects.with_content(self.part_address())
+
+    def part_address(self):
+        part = self.kwargs.get("part")
+        return Guide.ALL if part == Guide.HANDOUT else part
+
+    def get_part(self):
+        if self.kwargs.get("part") in (None, Guide.ALL, Guide.HANDOUT):
+            return self.part_address()
+        return super().get_part()
+
+    def get_template_names(self):
+        if self.kwargs.get("part") == Guide.HANDOUT:
+            return [HandoutView.template_name]
+        return super().get_template_names()
+
+    def guide_address(self):
+        return reverse("admin:education_procedure_preview", args=[self.object.pk])
 
 
 class GlossaryView(ListView):

@@ -1,8 +1,8 @@
-"""Shared test setup: safe settings and the four personas.
+"""Shared test setup: safe settings and the five personas.
 
-Personas: anonymous (the plain `client`), a content editor, a front-desk user and a
-superuser. Staff personas belong to the groups the data migration creates, so the
-tests exercise the real permissions.
+Personas: anonymous (the plain `client`), a content editor, a clinical reviewer, a
+front-desk user and a superuser. Staff personas belong to the groups the data
+migration creates, so the tests exercise the real permissions.
 """
 
 import io
@@ -51,6 +51,18 @@ def editor(db, django_user_model):
 
 
 @pytest.fixture
+def reviewer(db, django_user_model):
+    """A clinical reviewer, with the name and email a reviewer has."""
+    from accounts.models import StaffProfile
+
+    user = make_staff(django_user_model, "reviewer", roles.CLINICAL_REVIEWERS)
+    user.first_name, user.last_name, user.email = "Rita", "Reviewer", "reviewer@clinic.example"
+    user.save()
+    StaffProfile.objects.create(user=user, credentials="MD")
+    return user
+
+
+@pytest.fixture
 def front_desk(db, django_user_model):
     return make_staff(django_user_model, "frontdesk", "Front desk")
 
@@ -65,6 +77,12 @@ def superuser(db, django_user_model):
 @pytest.fixture
 def editor_client(client, editor):
     client.force_login(editor)
+    return client
+
+
+@pytest.fixture
+def reviewer_client(client, reviewer):
+    client.force_login(reviewer)
     return client
 
 

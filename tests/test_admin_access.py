@@ -16,9 +16,14 @@ Outcomes:
     to change       302 from /admin/<app>/<model>/<id>/ to that object's change page,
                     which then answers for itself (see the "_change" row)
     to site         302 to the page on the public site ("View on site")
+    to list         302 to the page's list of approved versions (comparing needs two)
+    405             the page takes a POST only (a workflow step: make a draft, send
+                    for review, restore a version, copy)
 
 The rules behind it (DESIGN.md "Roles"): content editors do everything with education
-content and see nothing of requests or users; the front desk reads education content
+content (a page on the site only through its draft, and never delete it) and see
+nothing of requests or users; clinical reviewers read content and approve, confirm
+or take pages off the site; the front desk reads education content
 and works requests; the superuser does everything the admin allows at all (nobody adds
 a request, a second clinic settings row, a login-attempt record or a task result, and
 nobody sees an authenticator app's secret again). Staff never see users or devices.
@@ -42,108 +47,119 @@ from tests.education.factories import fill_procedure, make_procedure
 pytestmark = pytest.mark.django_db
 
 
-PERSONAS = ["anonymous", "editor", "front desk", "superuser"]
+PERSONAS = ["anonymous", "editor", "reviewer", "frontdesk", "superuser"]
 
 MATRIX = """
-admin URL name                                 anonymous  editor     front desk  superuser
-index                                          login      200        200         200
-login                                          200        to index   to index    to index
-logout                                         to index   200        200         200
-password_change                                login      200        200         200
-password_change_done                           login      200        200         200
-autocomplete                                   login      200        200         200
-jsi18n                                         login      200        200         200
-view_on_site                                   login      to site    to site     to site
-catch_all                                      login      404        404         404
-app_list:education                             login      200        200         200
-app_list:appointments                          login      404        200         200
-app_list:auth                                  login      404        404         200
-app_list:otp_totp                              login      404        404         200
-app_list:axes                                  login      404        404         200
-app_list:django_tasks_database                 login      404        404         200
+admin URL name                                 anonymous  editor     reviewer   frontdesk  superuser
+index                                          login      200        200        200        200
+login                                          200        to index   to index   to index   to index
+logout                                         to index   200        200        200        200
+password_change                                login      200        200        200        200
+password_change_done                           login      200        200        200        200
+autocomplete                                   login      200        200        200        200
+jsi18n                                         login      200        200        200        200
+view_on_site                                   login      to site    to site    to site    to site
+catch_all                                      login      404        404        404        404
+app_list:education                             login      200        200        200        200
+app_list:appointments                          login      404        404        200        200
+app_list:auth                                  login      404        404        404        200
+app_list:otp_totp                              login      404        404        404        200
+app_list:axes                                  login      404        404        404        200
+app_list:django_tasks_database                 login      404        404        404        200
 
-education_procedure_changelist                 login      200        200         200
-education_procedure_add                        login      200        403         200
-education_procedure_change                     login      200        200         200
-education_procedure_delete                     login      200        403         200
-education_procedure_history                    login      200        200         200
-education_procedure_redirect                   login      to change  to change   to change
-education_phase_changelist                     login      200        200         200
-education_phase_add                            login      200        403         200
-education_phase_change                         login      200        200         200
-education_phase_delete                         login      200        403         200
-education_phase_history                        login      200        200         200
-education_phase_redirect                       login      to change  to change   to change
-education_glossaryterm_changelist              login      200        200         200
-education_glossaryterm_add                     login      200        403         200
-education_glossaryterm_change                  login      200        200         200
-education_glossaryterm_delete                  login      200        403         200
-education_glossaryterm_history                 login      200        200         200
-education_glossaryterm_redirect                login      to change  to change   to change
-education_clinicsettings_changelist            login      200        200         200
-education_clinicsettings_add                   login      403        403         403
-education_clinicsettings_change                login      200        200         200
-education_clinicsettings_delete                login      403        403         403
-education_clinicsettings_history               login      200        200         200
-education_clinicsettings_redirect              login      to change  to change   to change
+education_procedure_changelist                 login      200        200        200        200
+education_procedure_add                        login      200        403        403        200
+education_procedure_change                     login      200        200        200        200
+education_procedure_delete                     login      403        403        403        403
+education_procedure_history                    login      200        200        200        200
+education_procedure_redirect                   login      to change  to change  to change  to change
+education_procedure_preview                    login      200        200        200        200
+education_procedure_preview_part               login      200        200        200        200
+education_procedure_changes                    login      200        200        200        200
+education_procedure_versions                   login      200        200        200        200
+education_procedure_compare                    login      to list    to list    to list    to list
+education_procedure_review                     login      403        200        403        200
+education_procedure_unpublish                  login      403        200        403        200
+education_procedure_start_draft                login      405        405        405        405
+education_procedure_submit                     login      405        405        405        405
+education_procedure_restore                    login      405        405        405        405
+education_procedure_copy                       login      405        405        405        405
+education_phase_changelist                     login      200        200        200        200
+education_phase_add                            login      403        403        403        403
+education_phase_change                         login      200        200        200        200
+education_phase_delete                         login      403        403        403        403
+education_phase_history                        login      200        200        200        200
+education_phase_redirect                       login      to change  to change  to change  to change
+education_glossaryterm_changelist              login      200        200        200        200
+education_glossaryterm_add                     login      200        403        403        200
+education_glossaryterm_change                  login      200        200        200        200
+education_glossaryterm_delete                  login      200        403        403        200
+education_glossaryterm_history                 login      200        200        200        200
+education_glossaryterm_redirect                login      to change  to change  to change  to change
+education_clinicsettings_changelist            login      200        200        200        200
+education_clinicsettings_add                   login      403        403        403        403
+education_clinicsettings_change                login      200        200        200        200
+education_clinicsettings_delete                login      403        403        403        403
+education_clinicsettings_history               login      200        200        200        200
+education_clinicsettings_redirect              login      to change  to change  to change  to change
 
-appointments_request_changelist                login      403        200         200
-appointments_request_export                    login      403        200         200
-appointments_request_add                       login      403        403         403
-appointments_request_change                    login      403        200         200
-appointments_request_delete                    login      403        403         200
-appointments_request_history                   login      403        200         200
-appointments_request_redirect                  login      to change  to change   to change
+appointments_request_changelist                login      403        403        200        200
+appointments_request_export                    login      403        403        200        200
+appointments_request_add                       login      403        403        403        403
+appointments_request_change                    login      403        403        200        200
+appointments_request_delete                    login      403        403        403        200
+appointments_request_history                   login      403        403        200        200
+appointments_request_redirect                  login      to change  to change  to change  to change
 
-auth_user_changelist                           login      403        403         200
-auth_user_add                                  login      403        403         200
-auth_user_change                               login      403        403         200
-auth_user_password_change                      login      403        403         200
-auth_user_set_up_link                          login      403        403         200
-auth_user_delete                               login      403        403         200
-auth_user_history                              login      403        403         200
-auth_user_redirect                             login      to change  to change   to change
-auth_group_changelist                          login      403        403         200
-auth_group_add                                 login      403        403         200
-auth_group_change                              login      403        403         200
-auth_group_delete                              login      403        403         200
-auth_group_history                             login      403        403         200
-auth_group_redirect                            login      to change  to change   to change
+auth_user_changelist                           login      403        403        403        200
+auth_user_add                                  login      403        403        403        200
+auth_user_change                               login      403        403        403        200
+auth_user_password_change                      login      403        403        403        200
+auth_user_set_up_link                          login      403        403        403        200
+auth_user_delete                               login      403        403        403        200
+auth_user_history                              login      403        403        403        200
+auth_user_redirect                             login      to change  to change  to change  to change
+auth_group_changelist                          login      403        403        403        200
+auth_group_add                                 login      403        403        403        200
+auth_group_change                              login      403        403        403        200
+auth_group_delete                              login      403        403        403        200
+auth_group_history                             login      403        403        403        200
+auth_group_redirect                            login      to change  to change  to change  to change
 
-otp_totp_totpdevice_changelist                 login      403        403         200
-otp_totp_totpdevice_add                        login      403        403         200
-otp_totp_totpdevice_change                     login      403        403         200
-otp_totp_totpdevice_delete                     login      403        403         200
-otp_totp_totpdevice_history                    login      403        403         200
-otp_totp_totpdevice_config                     login      403        403         403
-otp_totp_totpdevice_qrcode                     login      403        403         403
-otp_totp_totpdevice_redirect                   login      to change  to change   to change
+otp_totp_totpdevice_changelist                 login      403        403        403        200
+otp_totp_totpdevice_add                        login      403        403        403        200
+otp_totp_totpdevice_change                     login      403        403        403        200
+otp_totp_totpdevice_delete                     login      403        403        403        200
+otp_totp_totpdevice_history                    login      403        403        403        200
+otp_totp_totpdevice_config                     login      403        403        403        403
+otp_totp_totpdevice_qrcode                     login      403        403        403        403
+otp_totp_totpdevice_redirect                   login      to change  to change  to change  to change
 
-axes_accessattempt_changelist                  login      403        403         200
-axes_accessattempt_add                         login      403        403         403
-axes_accessattempt_change                      login      403        403         200
-axes_accessattempt_delete                      login      403        403         200
-axes_accessattempt_history                     login      403        403         200
-axes_accessattempt_redirect                    login      to change  to change   to change
-axes_accesslog_changelist                      login      403        403         200
-axes_accesslog_add                             login      403        403         403
-axes_accesslog_change                          login      403        403         200
-axes_accesslog_delete                          login      403        403         200
-axes_accesslog_history                         login      403        403         200
-axes_accesslog_redirect                        login      to change  to change   to change
-axes_accessfailurelog_changelist               login      403        403         200
-axes_accessfailurelog_add                      login      403        403         403
-axes_accessfailurelog_change                   login      403        403         200
-axes_accessfailurelog_delete                   login      403        403         200
-axes_accessfailurelog_history                  login      403        403         200
-axes_accessfailurelog_redirect                 login      to change  to change   to change
+axes_accessattempt_changelist                  login      403        403        403        200
+axes_accessattempt_add                         login      403        403        403        403
+axes_accessattempt_change                      login      403        403        403        200
+axes_accessattempt_delete                      login      403        403        403        200
+axes_accessattempt_history                     login      403        403        403        200
+axes_accessattempt_redirect                    login      to change  to change  to change  to change
+axes_accesslog_changelist                      login      403        403        403        200
+axes_accesslog_add                             login      403        403        403        403
+axes_accesslog_change                          login      403        403        403        200
+axes_accesslog_delete                          login      403        403        403        200
+axes_accesslog_history                         login      403        403        403        200
+axes_accesslog_redirect                        login      to change  to change  to change  to change
+axes_accessfailurelog_changelist               login      403        403        403        200
+axes_accessfailurelog_add                      login      403        403        403        403
+axes_accessfailurelog_change                   login      403        403        403        200
+axes_accessfailurelog_delete                   login      403        403        403        200
+axes_accessfailurelog_history                  login      403        403        403        200
+axes_accessfailurelog_redirect                 login      to change  to change  to change  to change
 
-django_tasks_database_dbtaskresult_changelist  login      403        403         200
-django_tasks_database_dbtaskresult_add         login      403        403         403
-django_tasks_database_dbtaskresult_change      login      403        403         200
-django_tasks_database_dbtaskresult_delete      login      403        403         403
-django_tasks_database_dbtaskresult_history     login      403        403         200
-django_tasks_database_dbtaskresult_redirect    login      to change  to change   to change
+django_tasks_database_dbtaskresult_changelist  login      403        403        403        200
+django_tasks_database_dbtaskresult_add         login      403        403        403        403
+django_tasks_database_dbtaskresult_change      login      403        403        403        200
+django_tasks_database_dbtaskresult_delete      login      403        403        403        403
+django_tasks_database_dbtaskresult_history     login      403        403        403        200
+django_tasks_database_dbtaskresult_redirect    login      to change  to change  to change  to change
 """
 
 
@@ -258,6 +274,8 @@ def model_pages(model, obj, resolver):
             pages.append(Page(f"{info}_redirect", url, change_url=change_url))
             continue
         kwargs = dict.fromkeys(pattern.pattern.converters, obj.pk)
+        if "part" in kwargs:  # a part of the procedure's guide, by its address
+            kwargs["part"] = obj.parts.first().slug
         pages.append(Page(pattern.name, reverse(f"admin:{pattern.name}", kwargs=kwargs)))
     return pages
 
@@ -270,7 +288,9 @@ def persona_user(persona, django_user_model):
 
     if persona == "editor":
         return make_staff(django_user_model, "editor", "Content editors")
-    if persona == "front desk":
+    if persona == "reviewer":
+        return make_staff(django_user_model, "reviewer", "Clinical reviewers")
+    if persona == "frontdesk":
         return make_staff(django_user_model, "frontdesk", "Front desk")
     if persona == "superuser":
         return django_user_model.objects.create_superuser(
@@ -302,6 +322,8 @@ def outcome(page, response):
         return "to site"
     if location.startswith(reverse("accounts:two_factor")):
         return "to two-factor"
+    if location.endswith("/versions/"):
+        return "to list"
     return f"302 to {location}"
 
 
@@ -361,6 +383,6 @@ def test_with_two_factor_required_the_matrix_holds_once_the_code_was_typed(
 
 
 def test_staff_groups_hold_no_permission_on_users_groups_or_devices():
-    for name in ["Content editors", "Front desk"]:
+    for name in ["Content editors", "Clinical reviewers", "Front desk"]:
         codenames = staff_group(name).permissions.values_list("content_type__app_label", flat=True)
         assert not {"auth", "otp_totp", "axes", "django_tasks_database"} & set(codenames), name

@@ -27,6 +27,10 @@ EDUCATION_MODELS = {
 }
 
 
+# Approved versions are written only by approval: they have a view permission only.
+READ_ONLY_MODELS = {"revision"}
+
+
 def codenames(group_name):
     return set(Group.objects.get(name=group_name).permissions.values_list("codename", flat=True))
 
@@ -36,12 +40,27 @@ def test_content_editors_edit_all_education_content_and_nothing_else():
         f"{action}_{model}"
         for model in EDUCATION_MODELS
         for action in ("add", "change", "delete", "view")
-    }
+    } | {f"view_{model}" for model in READ_ONLY_MODELS}
     assert codenames(roles.CONTENT_EDITORS) == expected
 
 
+def test_clinical_reviewers_read_all_content_and_approve_but_change_nothing():
+    expected = {f"view_{model}" for model in EDUCATION_MODELS | READ_ONLY_MODELS}
+    assert codenames(roles.CLINICAL_REVIEWERS) == expected | {"approve_procedure"}
+
+
+def test_nobody_but_reviewers_and_superusers_may_approve(editor, reviewer, front_desk, superuser):
+    approve = "education.approve_procedure"
+    assert [u.has_perm(approve) for u in (editor, reviewer, front_desk, superuser)] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+
+
 def test_front_desk_works_requests_and_only_reads_content():
-    expected = {f"view_{model}" for model in EDUCATION_MODELS} | {
+    expected = {f"view_{model}" for model in EDUCATION_MODELS | READ_ONLY_MODELS} | {
         "view_request",
         "change_request",
         "export_request",

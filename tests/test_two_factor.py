@@ -275,7 +275,7 @@ def test_the_sign_in_step_pages_are_never_cached(required, client, front_desk):
 # The admin refuses every role until the code is typed.
 
 
-@pytest.mark.parametrize("persona", ["editor", "front desk", "superuser"])
+@pytest.mark.parametrize("persona", ["editor", "reviewer", "frontdesk", "superuser"])
 def test_with_two_factor_on_every_admin_page_waits_for_the_code(
     required, client, django_user_model, persona
 ):

@@ -44,3 +44,26 @@ def review_date_box(context):
         "overdue_url": f"{changelist}?{PARAMETER}={Due.OVERDUE}",
         "no_date_url": f"{changelist}?{PARAMETER}={Due.NO_DATE}",
     }
+
+
+@register.simple_tag(takes_context=True)
+def drafts_box(context):
+    """{"waiting": n, "waiting_url": ...} for clinical reviewers: the drafts that wait
+    for them; {"sent_back": n, "sent_back_url": ...} for editors: drafts a reviewer
+    sent back with a comment. None when there is nothing for this person."""
+    from education.models import Procedure
+
+    request = context.get("request")
+    if request is None or not (request.user.is_active and request.user.is_staff):
+        return None
+    changelist = reverse("admin:education_procedure_changelist")
+    box = {}
+    if request.user.has_perm("education.approve_procedure"):
+        waiting = Procedure.objects.filter(review_state=Procedure.ReviewState.SUBMITTED)
+        box["waiting"] = waiting.count()
+        box["waiting_url"] = f"{changelist}?state=waiting"
+    if request.user.has_perm("education.change_procedure"):
+        sent_back = Procedure.objects.filter(review_state=Procedure.ReviewState.EDITING)
+        box["sent_back"] = sent_back.exclude(review_comment="").count()
+        box["sent_back_url"] = f"{changelist}?state=sent_back"
+    return box if box.get("waiting") or box.get("sent_back") else None

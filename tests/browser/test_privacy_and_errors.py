@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from accounts.models import StaffProfile
 from appointments.models import Request
 from education.models import Procedure
 from tests.appointments.factories import make_request
@@ -74,10 +75,20 @@ STAFF_PAGES = {
         "/admin/",
         "/admin/education/procedure/",
         "/admin/education/procedure/{procedure}/change/",
+        "/admin/education/procedure/{procedure}/preview/",
+        "/admin/education/procedure/{procedure}/versions/",
         "/admin/education/procedure/add/",
         "/admin/education/phase/",
         "/admin/education/glossaryterm/",
         "/admin/education/clinicsettings/",
+    ],
+    "Clinical reviewers": [
+        "/admin/",
+        "/admin/education/procedure/",
+        "/admin/education/procedure/{procedure}/change/",
+        "/admin/education/procedure/{procedure}/review/",
+        "/admin/education/procedure/{procedure}/unpublish/",
+        "/admin/education/procedure/{procedure}/preview/risks/",
     ],
 }
 
@@ -138,17 +149,45 @@ def test_a_full_journey_from_request_to_booking_and_a_content_fix(
     assert saved.attempts.get().outcome == "reached"
     assert saved.urgent
 
-    # A content editor rewords a risk; the public page shows it at once.
+    # A content editor rewords a risk in a draft and sends it for review; patients
+    # see the change only once a clinical reviewer approves it.
     editor_user = make_staff(django_user_model, "journey-editor", "Content editors")
     editor = open_page().page
     log_in(editor, editor_user.username)
     procedure = Procedure.objects.get()
     editor.goto(f"/admin/education/procedure/{procedure.pk}/change/")
+    with editor.expect_navigation():
+        editor.click("text=Edit this page")
+    editor.click(".part-tabs >> text=Risks and side effects")
     new_wording = "Any surgery can let germs in. We give you medicine to help prevent this."
     editor.fill("#id_risks-0-description", new_wording)
     with editor.expect_navigation():
-        editor.click('input[name="_save"]')
-    assert procedure.risks.first().description == new_wording
+        editor.click('input[name="_continue"]')
+    with editor.expect_navigation():
+        editor.click("text=Send for clinical review")
+    assert "waiting for clinical review" in editor.content()
     reader = open_page().page
-    reader.goto(procedure.parts.get(slug="risks").get_absolute_url())
+    risks_page = procedure.parts.get(slug="risks").get_absolute_url()
+    reader.goto(risks_page)
+    assert new_wording not in reader.content()
+
+    reviewer_user = make_staff(django_user_model, "journey-reviewer", "Clinical reviewers")
+    reviewer_user.first_name, reviewer_user.last_name = "Journey", "Reviewer"
+    reviewer_user.save()
+    StaffProfile.objects.create(user=reviewer_user, credentials="MD")
+    reviewer = open_page().page
+    log_in(reviewer, reviewer_user.username)
+    reviewer.goto("/admin/education/procedure/?state=waiting")
+    with reviewer.expect_navigation():
+        reviewer.click("#result_list tbody tr a")
+    with reviewer.expect_navigation():
+        reviewer.click("text=Review: approve or send back")
+    assert new_wording in reviewer.content()
+    reviewer.fill("#id_note", "We made the infection risk clearer.")
+    with reviewer.expect_navigation():
+        reviewer.click('input[name="approve"]')
+    assert "Patients now see version 2" in reviewer.content()
+    reader.goto(risks_page)
     assert new_wording in reader.content()
+    assert "We made the infection risk clearer." in reader.content()
+    assert "Journey Reviewer, MD" in reader.content()

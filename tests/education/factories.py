@@ -103,12 +103,25 @@ def fill_procedure(procedure, count):
     return procedure
 
 
-def procedure_change_data(client, procedure):
-    """The procedure's admin change form as the browser would post it unchanged:
-    the main form's values and every inline formset (management form and rows)."""
+def change_url(procedure, part=None):
+    """A draft's admin page: its first tab, or the tab of the part with this address."""
     from django.urls import reverse
 
-    page = client.get(reverse("admin:education_procedure_change", args=[procedure.pk]))
+    url = reverse("admin:education_procedure_change", args=[procedure.pk])
+    return f"{url}?part={part}" if part else url
+
+
+def draft_of(procedure, user):
+    """The page's draft, as "Edit this page" makes it."""
+    from education import workflow
+
+    return workflow.start_draft(procedure, user)
+
+
+def procedure_change_data(client, procedure, part=None):
+    """A draft's admin change form (one tab) as the browser would post it unchanged:
+    the main form's values and every inline formset (management form and rows)."""
+    page = client.get(change_url(procedure, part))
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if v is not None and k != "hero_image"}
     data["glossary_terms"] = [term.pk for term in procedure.glossary_terms.all()]

@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from education.models import GlossaryTerm, Procedure
 
-from .factories import procedure_change_data
+from .factories import draft_of, procedure_change_data
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +23,10 @@ def test_admin_changelist_search_add_and_change_pages_open(superuser_client, dem
     assert obj is not None
     assert superuser_client.get(admin_url(model, "change", obj.pk)).status_code == 200
     add = superuser_client.get(admin_url(model, "add"))
-    # Clinic settings is a single row: once it exists it can only be changed.
-    assert add.status_code == (403 if model._meta.model_name == "clinicsettings" else 200)
+    # Clinic settings is a single row: once it exists it can only be changed. Stages
+    # are added on their page.
+    refused = model._meta.model_name in ("clinicsettings", "phase")
+    assert add.status_code == (403 if refused else 200)
 
 
 def test_procedure_change_page_shows_the_reading_grade_and_a_view_on_site_link(
@@ -36,9 +38,13 @@ def test_procedure_change_page_shows_the_reading_grade_and_a_view_on_site_link(
     assert 'class="viewsitelink"' in page
 
 
-def test_procedure_change_page_holds_every_kind_of_content_inline(superuser_client, demo):
-    page = superuser_client.get(admin_url(Procedure, "change", demo.pk)).content.decode()
+def test_a_drafts_first_tab_holds_its_parts_and_every_kind_of_block_inline(
+    superuser_client, superuser, demo
+):
+    draft = draft_of(demo, superuser)
+    page = superuser_client.get(admin_url(Procedure, "change", draft.pk)).content.decode()
     for prefix in [
+        "parts",
         "sections",
         "conditions",
         "medicines",
@@ -64,7 +70,9 @@ def test_an_editor_change_shows_on_the_public_page(editor_client, demo, client):
     assert "A thin soft tube. Edited." in client.get("/glossary/").content.decode()
 
 
-def test_saving_a_picture_without_alt_text_shows_an_error_to_the_editor(superuser_client, demo):
+def test_saving_a_picture_without_alt_text_shows_an_error_to_the_editor(
+    superuser_client, superuser, demo
+):
     import io
 
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -72,13 +80,14 @@ def test_saving_a_picture_without_alt_text_shows_an_error_to_the_editor(superuse
 
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), "white").save(buffer, "PNG")
-    data = procedure_change_data(superuser_client, demo)
+    draft = draft_of(demo, superuser)
+    data = procedure_change_data(superuser_client, draft)
     data.update(
         hero_image=SimpleUploadedFile("pump.png", buffer.getvalue(), content_type="image/png"),
         hero_image_alt="",
     )
-    response = superuser_client.post(admin_url(Procedure, "change", demo.pk), data)
+    response = superuser_client.post(admin_url(Procedure, "change", draft.pk), data)
     assert response.status_code == 200
     assert "Describe the picture in the alt text field." in response.content.decode()
-    demo.refresh_from_db()
-    assert not demo.hero_image
+    draft.refresh_from_db()
+    assert not draft.hero_image

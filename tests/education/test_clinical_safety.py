@@ -24,7 +24,7 @@ from education.models import (
     WarningSign,
 )
 
-from .factories import make_procedure, procedure_change_data
+from .factories import change_url, draft_of, make_procedure, procedure_change_data
 
 pytestmark = pytest.mark.django_db
 
@@ -268,14 +268,16 @@ def test_a_reference_that_backs_a_frequency_cannot_be_deleted_alone_in_the_admin
     client, superuser, demo
 ):
     client.force_login(superuser)
-    risk = demo.risks.exclude(frequency="").first()
-    data = procedure_change_data(client, demo)
-    row = list(demo.references.all()).index(risk.reference)
+    draft = draft_of(demo, superuser)
+    risk = draft.risks.exclude(frequency="").first()
+    part = risk.reference.part.slug
+    data = procedure_change_data(client, draft, part)
+    row = list(draft.references.filter(part__slug=part)).index(risk.reference)
     data[f"references-{row}-DELETE"] = "on"
-    response = client.post(reverse("admin:education_procedure_change", args=[demo.pk]), data)
+    response = client.post(change_url(draft, part), data)
     assert response.status_code == 200  # the form comes back with the reason
     assert Reference.objects.filter(pk=risk.reference.pk).exists()
-    demo.delete()  # the whole page, references and all, still goes
+    draft.delete()  # the whole page, references and all, still goes
     assert not Reference.objects.filter(pk=risk.reference.pk).exists()
 
 
@@ -429,9 +431,11 @@ def test_a_section_may_mention_911_and_numbers_that_are_not_phones(demo):
 
 def test_the_admin_refuses_a_typed_number_and_says_what_to_write_instead(client, superuser, demo):
     client.force_login(superuser)
-    data = procedure_change_data(client, demo)
+    draft = draft_of(demo, superuser)
+    part = draft.sections.first().part.slug if draft.sections.first().part else None
+    data = procedure_change_data(client, draft, part)
     data["sections-0-body"] = "After hours, call (555) 010-0199."
-    response = client.post(reverse("admin:education_procedure_change", args=[demo.pk]), data)
+    response = client.post(change_url(draft, part), data)
     assert response.status_code == 200
     assert "write [clinic phone] or [after-hours phone] instead" in response.content.decode()
-    assert "010-0199" not in demo.sections.first().body
+    assert "010-0199" not in draft.sections.first().body

@@ -82,9 +82,9 @@ def test_demo_content_reads_at_us_grade_8_or_below():
     pump = Procedure.objects.get(slug="intrathecal-pain-pump")
     assert readability.procedure_grade(pump) <= readability.TARGET_GRADE
     too_hard = [
-        (readability.grade(block), block[:60])
-        for block in readability.prose_blocks(pump)
-        if readability.grade(block) > readability.TARGET_GRADE
+        (readability.grade(text), name)
+        for name, text in readability.prose_blocks(pump)
+        if readability.grade(text) > readability.TARGET_GRADE
     ]
     assert too_hard == []
 
@@ -92,7 +92,10 @@ def test_demo_content_reads_at_us_grade_8_or_below():
 def test_demo_safety_boxes_read_simpler_still():
     load()
     pump = Procedure.objects.get(slug="intrathecal-pain-pump")
-    assert readability.grade(readability.safety_text(pump)) <= readability.SAFETY_TARGET_GRADE
+    boxes = readability.safety_boxes(pump)
+    assert len(boxes) == 4  # one per urgency
+    assert readability.safety_grade(pump) <= readability.SAFETY_TARGET_GRADE
+    assert readability.hard_blocks(pump) == []
 
 
 def test_demo_glossary_definitions_read_at_grade_8_or_below():

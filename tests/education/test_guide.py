@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from education.models import GuidePart, RecoveryRestriction
 
-from .factories import make_procedure
+from .factories import change_url, draft_of, make_procedure
 
 pytestmark = pytest.mark.django_db
 
@@ -91,13 +91,22 @@ def test_deleting_a_part_moves_its_blocks_to_the_overview_and_loses_none(client,
     assert 'id="risks"' in page
 
 
-def test_the_admin_lets_editors_place_each_block_in_a_part(superuser_client, demo):
-    page = superuser_client.get(f"/admin/education/procedure/{demo.pk}/change/")
-    text = page.content.decode()
-    assert "guide parts (each block below says which part shows it)" in text.lower()
-    assert 'name="risks-0-part"' in text
-    form = page.context["inline_admin_formsets"][1].formset.forms[0]
-    assert set(form.fields["part"].queryset) == set(demo.parts.all())
+def test_the_admin_lets_editors_place_each_block_in_a_part(superuser_client, superuser, demo):
+    draft = draft_of(demo, superuser)
+    first_tab = superuser_client.get(change_url(draft)).content.decode()
+    assert "guide parts (each has its own tab for its blocks)" in first_tab.lower()
+    risks = draft.parts.get(slug="risks")
+    page = superuser_client.get(change_url(draft, "risks"))
+    assert 'name="risks-0-part"' in page.content.decode()
+    formset = next(
+        inline.formset
+        for inline in page.context["inline_admin_formsets"]
+        if inline.formset.prefix == "risks"
+    )
+    form = formset.forms[0]
+    assert set(form.fields["part"].queryset) == set(draft.parts.all())
+    assert form.initial["part"] == risks.pk
+    assert formset.empty_form.fields["part"].initial == risks
 
 
 def test_recovery_restriction_ordering_is_a_timeline_in_the_database(demo):

@@ -3,13 +3,13 @@
 import gzip
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from education import workflow
 from education.models import ClinicSettings, Procedure, Risk
 from tests.demo_guide import PARTS, PUMP
 
-from .factories import make_procedure, procedure_change_data
+from .factories import change_url, draft_of, make_procedure, procedure_change_data
 
 pytestmark = pytest.mark.django_db
 
@@ -36,17 +36,22 @@ def test_a_cached_reading_page_needs_no_database_query(
     assert not second.cookies
 
 
-def test_an_editor_saving_a_risk_in_the_admin_shows_at_once(client, superuser, demo):
+def test_an_approved_change_shows_at_once_and_a_draft_never(client, editor, reviewer, demo):
     url = demo.parts.get(slug="risks").get_absolute_url()
     client.get(url)  # now cached
-    risk = demo.risks.first()
+    draft = draft_of(demo, editor)
+    risk = draft.risks.first()
     staff = type(client)()
-    staff.force_login(superuser)
-    data = procedure_change_data(staff, demo)
+    staff.force_login(editor)
+    data = procedure_change_data(staff, draft, "risks")
     data["risks-0-description"] = "Fresh wording from the editor."
-    response = staff.post(reverse("admin:education_procedure_change", args=[demo.pk]), data)
+    response = staff.post(change_url(draft, "risks"), data)
     assert response.status_code == 302
     assert Risk.objects.get(pk=risk.pk).description == "Fresh wording from the editor."
+    assert "Fresh wording from the editor." not in client.get(url).content.decode()
+
+    workflow.submit(draft, editor)
+    workflow.approve(draft, reviewer, note="We reworded a risk.")
     assert "Fresh wording from the editor." in client.get(url).content.decode()
 
 
@@ -81,15 +86,17 @@ def test_pages_with_a_form_are_never_cached(client, demo):
     assert token(first) != token(client.get("/appointments/consultation/"))
 
 
-def test_signed_in_staff_always_get_a_fresh_page(client, django_user_model):
+def test_signed_in_staff_always_get_a_fresh_page_and_never_a_draft(
+    client, editor, demo, django_assert_max_num_queries
+):
+    url = demo.get_absolute_url()
+    client.get(url)  # cached for patients
+    client.force_login(editor)
+    with django_assert_max_num_queries(30) as queries:
+        assert client.get(url).status_code == 200
+    assert len(queries) > 0  # rendered for them, not the patients' copy
     make_procedure(slug="draft", status=Procedure.Status.DRAFT)
     assert client.get("/procedures/draft/").status_code == 404
-    writer = django_user_model.objects.create_user("writer", is_staff=True)
-    writer.user_permissions.add(Permission.objects.get(codename="change_procedure"))
-    client.force_login(writer)
-    response = client.get("/procedures/draft/")
-    assert response.status_code == 200
-    assert "Draft preview" in response.content.decode()
     client.logout()
     assert client.get("/procedures/draft/").status_code == 404
 

@@ -1,9 +1,9 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from clinic_site.cache import page_cache
 from education.blocks import BLOCKS
@@ -195,14 +195,14 @@ def test_a_draft_is_not_found_for_staff_who_cannot_edit_procedures(client, djang
     assert client.get("/procedures/draft/").status_code == 404
 
 
-def test_an_editor_can_preview_a_draft_with_a_draft_banner(client, django_user_model):
-    make_procedure(slug="draft", status=Procedure.Status.DRAFT)
-    user = django_user_model.objects.create_user("writer", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="change_procedure"))
-    client.force_login(user)
-    response = client.get("/procedures/draft/")
+def test_drafts_are_never_on_the_public_site_but_staff_preview_them_in_the_admin(client, editor):
+    draft = make_procedure(slug="draft", status=Procedure.Status.DRAFT)
+    client.force_login(editor)
+    assert client.get("/procedures/draft/").status_code == 404
+    response = client.get(reverse("admin:education_procedure_preview", args=[draft.pk]))
     assert response.status_code == 200
-    assert "Draft preview" in html(response)
+    assert "This page is not on the site" in html(response)
+    assert 'name="robots" content="noindex"' in html(response)
 
 
 def test_unknown_pages_get_the_sites_own_404_page(client, demo):

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import StaffProfile
 from appointments.business_days import add_business_days
 from appointments.models import ContactAttempt, Request, RequestEvent
 from education.models import Procedure
@@ -22,8 +23,12 @@ USERS = [
     # username, password, group (None for the superuser)
     ("frontdesk", "frontdesk-local-only", "Front desk"),
     ("editor", "editor-local-only", "Content editors"),
+    ("reviewer", "reviewer-local-only", "Clinical reviewers"),
     ("admin", "admin-local-only", None),
 ]
+# How the demo reviewer signs the pages they approve: name and credentials.
+DEMO_REVIEWER = {"first_name": "Demo", "last_name": "Reviewer (placeholder)"}
+DEMO_REVIEWER_CREDENTIALS = "MD"
 
 S = Request.Status
 CALL_BACK = Request.Kind.CALL_BACK
@@ -82,6 +87,11 @@ class Command(BaseCommand):
             if group:
                 user.groups.set([Group.objects.get(name=group)])
             users[username] = user
+        reviewer = users["reviewer"]
+        User.objects.filter(pk=reviewer.pk).update(**DEMO_REVIEWER)
+        StaffProfile.objects.update_or_create(
+            user=reviewer, defaults={"credentials": DEMO_REVIEWER_CREDENTIALS}
+        )
         return users
 
     def create_requests(self, front_desk):

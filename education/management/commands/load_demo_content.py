@@ -3,7 +3,9 @@
 Idempotent and respectful of editors: it only creates what is missing. A procedure
 whose slug already exists, a glossary term whose anchor exists, or clinic settings
 that were already saved are left exactly as they are, so running it again (as
-`make run` does every time) never overwrites edits made in the admin.
+`make run` does every time) never overwrites edits made in the admin. A page it
+creates gets its first approved version (education.Revision), signed off by the
+reviewer the file names.
 
 A corrected demo reaches a fresh install by itself. An existing install takes it only
 when someone asks by name: `--replace SLUG` deletes that procedure page (every block
@@ -17,6 +19,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from education import workflow
 from education.blocks import BLOCKS
 from education.models import ClinicSettings, GlossaryTerm, GuidePart, PhaseStep, Procedure
 
@@ -121,4 +124,6 @@ class Command(BaseCommand):
                 PhaseStep.objects.bulk_create(
                     PhaseStep(phase=record, order=n, **step) for n, step in enumerate(steps, 1)
                 )
+        # Its first approved version, as the file's reviewer signed it off.
+        workflow.keep_first_version(procedure)
         return [f"procedure “{procedure.title}”"]
