@@ -54,14 +54,17 @@ loadtest: install
 	scripts/with-postgres.sh $(BIN)/python scripts/loadtest.py --database postgres
 
 # Benchmarks on 127.0.0.1 (server time, SQL queries, throughput with wrk, page weight
-# with Chromium): prints a table and writes it to bench/. Installs Debian's wrk when
-# missing. A short run: make bench BENCH_ARGS=--quick
+# with Chromium), then the front desk's worklist with 100,000 requests on SQLite and on
+# a throwaway PostgreSQL cluster: prints tables and writes them to bench/. Installs
+# Debian's wrk when missing. A short run of the first: make bench BENCH_ARGS=--quick
 bench: install chromium
 	@command -v wrk >/dev/null || { \
 		echo "Installing wrk for the benchmarks (apt-get)..."; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+	$(BIN)/python scripts/bench_queue.py --database sqlite
+	scripts/with-postgres.sh $(BIN)/python scripts/bench_queue.py --database postgres
 
 # Lighthouse (mobile) on the home, procedure and consultation pages, against gunicorn
 # on 127.0.0.1 with production settings: prints the four scores per page, fails below

@@ -5,9 +5,10 @@ a page with an approved version changes through its draft, education/workflow.py
 nothing about requests. Clinical reviewers: view education content, and approve,
 send back, restore and take pages off the site (`approve_procedure`); they change no
 content themselves. Front desk: view education content; view and change requests,
-export them as CSV, log calls (add, view, change) and view the history; no content
-editing. Approved versions (education.Revision) have only a view permission: only
-approval writes them.
+export them as CSV, log calls (add and view: a logged call is a record, only a
+superuser changes it), view the history and the count of discarded spam sends, and
+keep the clinic's closure days; no content editing. Approved versions
+(education.Revision) have only a view permission: only approval writes them.
 
 `create_groups()` makes the groups and sets their permissions. The data migration
 (appointments 0002) and the tests call it; running it again changes nothing. A new role,
@@ -32,8 +33,10 @@ ROLES = {
     FRONT_DESK: [
         ("education", "*", ["view"]),
         ("appointments", "request", ["view", "change", "export"]),
-        ("appointments", "contactattempt", ["add", "view", "change"]),
+        ("appointments", "contactattempt", ["add", "view"]),
         ("appointments", "requestevent", ["view"]),
+        ("appointments", "closureday", ["add", "change", "delete", "view"]),
+        ("appointments", "discardedsend", ["view"]),
     ],
 }
 

@@ -1,10 +1,18 @@
-"""The front desk's queue: open requests, urgent first then oldest, worked to an outcome.
+"""The front desk's worklist: today's calls first, every row enough to make the call.
 
-Submitted data is read-only; staff edit status, assignment, follow-up and notes, and log
-calls inline. Every change goes through services.py, which records who did what.
+The list opens on "Today's calls": urgent requests nobody has reached, then overdue,
+then follow-ups due today, then new ones. Each row has the name, a tap-to-call phone,
+the best time, whether a voicemail may be left, the language, and the status with the
+next follow-up or appointment, so staff work the list without opening every row.
+
+Submitted data is read-only; staff edit status, assignment, follow-up, appointment and
+notes, and log calls inline. A logged call is a record: only a superuser changes one.
+Every change goes through services.py, which records who did what; a save from a form
+opened before a colleague's save is refused instead of undoing it.
 """
 
 import csv
+import datetime
 import logging
 import re
 
@@ -12,47 +20,108 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from phonenumber_field.phonenumber import to_python as to_phone_number
 from phonenumbers import region_code_for_number
 
-from . import services
+from . import admin_calendar, business_days, services  # noqa: F401 (registers ClosureDay)
 from .forms import SAFETY_FIELDS
-from .models import ContactAttempt, Request, RequestEvent
+from .models import ContactAttempt, DiscardedSend, Request, RequestEvent
+from .references import ReferenceConverter
 
 logger = logging.getLogger(__name__)
 
 FRONT_DESK_GROUP = "Front desk"
+REFERENCE = re.compile(ReferenceConverter.regex)
 
 
 # Filters ------------------------------------------------------------------------------
 
 
-class StatusFilter(admin.SimpleListFilter):
-    """Opens on open requests (anything not closed): what needs work."""
+Status = Request.Status
 
-    title = _("status")
-    parameter_name = "status"
+
+def needs_call_today(today):
+    """Open requests with a call to make today: new ones, and follow-ups due by today.
+
+    A contacted request without a follow-up day is here too, so it cannot be forgotten.
+    """
+    return (
+        Q(status=Status.NEW)
+        | Q(status=Status.CONTACTED)
+        & (Q(next_follow_up__isnull=True) | Q(next_follow_up__lte=today))
+        | Q(status=Status.SCHEDULED, next_follow_up__lte=today)
+    )
+
+
+def worklist_priority(today, overdue):
+    """0 urgent and not yet reached, 1 overdue, 2 follow-up due today, 3 new, 4 the rest."""
+    return Case(
+        When(Q(urgent=True, status=Status.NEW), then=Value(0)),
+        When(overdue, then=Value(1)),
+        When(~Q(status=Status.CLOSED) & Q(next_follow_up__lte=today), then=Value(2)),
+        When(status=Status.NEW, then=Value(3)),
+        default=Value(4),
+        output_field=IntegerField(),
+    )
+
+
+SHOW_CHOICES = [
+    ("today", _("Today's calls")),
+    ("open", _("All open (not closed)")),
+    *Status.choices,
+    ("all", _("All")),
+]
+# Views worked in priority order (urgent first...); the others list the newest first.
+WORKED_VIEWS = {"today", "open", Status.NEW, Status.CONTACTED, Status.SCHEDULED}
+
+
+def chosen_view(request):
+    """The list's "show" choice: today's calls unless another is chosen; with a search
+    term and no choice, every request (a search must find a closed one too). Odd values
+    are ignored."""
+    value = request.GET.get("show", "")
+    if value in dict(SHOW_CHOICES):
+        return value
+    return "all" if request.GET.get("q", "").strip() else "today"
+
+
+class ShowFilter(admin.SimpleListFilter):
+    """The list opens on today's calls; a search looks through every request instead."""
+
+    title = _("show")
+    parameter_name = "show"
 
     def lookups(self, request, model_admin):
-        return [("open", _("Open (not closed)")), *Request.Status.choices, ("all", _("All"))]
+        return SHOW_CHOICES
+
+    def __init__(self, request, params, model, model_admin):
+        self.chosen = chosen_view(request)
+        super().__init__(request, params, model, model_admin)
 
     def value(self):
-        return super().value() or "open"
+        return self.chosen
 
     def queryset(self, request, queryset):
         value = self.value()
+        if value == "today":
+            return queryset.filter(needs_call_today(timezone.localdate()))
         if value == "open":
             return queryset.open()
-        if value in Request.Status.values:
+        if value in Status.values:
             return queryset.filter(status=value)
         return queryset
 
@@ -80,31 +149,37 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+def front_desk_staff():
+    """Who can be assigned a request: active front-desk staff and superusers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
+        .filter(Q(groups__name=FRONT_DESK_GROUP) | Q(is_superuser=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
 class AssignedFilter(admin.SimpleListFilter):
     title = _("assigned to")
     parameter_name = "assigned"
 
     def lookups(self, request, model_admin):
-        staff = (
-            get_user_model()
-            .objects.filter(assigned_requests__isnull=False)
-            .distinct()
-            .order_by("username")
-        )
         return [
-            ("me", _("Me")),
-            ("nobody", _("Nobody")),
-            *((str(user.pk), user.get_username()) for user in staff),
+            ("mine", _("Mine")),
+            ("unassigned", _("Unassigned")),
+            *((str(user.pk), user.get_username()) for user in front_desk_staff()),
         ]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value == "me":
+        value = self.value() or ""
+        if value == "mine":
             return queryset.filter(assigned_to=request.user)
-        if value == "nobody":
+        if value == "unassigned":
             return queryset.filter(assigned_to__isnull=True)
-        if value and value.isdigit():
-            return queryset.filter(assigned_to_id=value)
+        # ASCII digits only ("²".isdigit() is true); any other value is ignored.
+        if value.isascii() and value.isdigit() and len(value) < 10:
+            return queryset.filter(assigned_to_id=int(value))
         return queryset
 
 
@@ -127,46 +202,81 @@ class DuplicateFilter(admin.SimpleListFilter):
 
 
 class RequestAdminForm(forms.ModelForm):
-    """Staff edits. The status change is checked by services.check_transition."""
+    """Staff edits. The status change is checked by services.check_transition.
+
+    `seen_version` is the request's version when the form was shown: if a colleague
+    saved the request since, the save is refused (services.save_staff_edit).
+    """
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Request
-        fields = ["status", "closing_reason", "assigned_to", "next_follow_up", "staff_notes"]
+        fields = services.STAFF_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["seen_version"].initial = self.instance.version
         if "status" in self.fields and self.instance.pk:
             allowed = services.TRANSITIONS[self.instance.status]
             self.fields["status"].help_text = _("From “%(current)s” it can go to: %(allowed)s.") % {
                 "current": self.instance.get_status_display(),
                 "allowed": ", ".join(
-                    str(label) for value, label in Request.Status.choices if value in allowed
+                    str(label) for value, label in Status.choices if value in allowed
                 ),
             }
         if "assigned_to" in self.fields:
-            self.fields["assigned_to"].queryset = (
-                get_user_model()
-                .objects.filter(is_active=True, is_staff=True)
-                .filter(Q(groups__name=FRONT_DESK_GROUP) | Q(is_superuser=True))
-                .distinct()
-                .order_by("username")
-            )
+            self.fields["assigned_to"].queryset = front_desk_staff()
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("seen_version") != self.instance.version:
+            raise ValidationError(stale_message(self.instance), code="stale")
         status = cleaned.get("status")
         if status is None:
             return cleaned
-        if status != Request.Status.CLOSED:
+        if status != Status.CLOSED:
             cleaned["closing_reason"] = ""
         try:
             services.check_transition(
-                self.instance.status, status, cleaned.get("closing_reason", "")
+                self.instance.status,
+                status,
+                cleaned.get("closing_reason", ""),
+                cleaned.get("appointment_at"),
             )
         except ValidationError as error:
-            field = "closing_reason" if error.code == "reason" else "status"
+            field = {"reason": "closing_reason", "appointment": "appointment_at"}.get(
+                error.code, "status"
+            )
             self.add_error(field, error)
         return cleaned
+
+
+def stale_message(request):
+    """What a person reads when a colleague saved the request after they opened it."""
+    last = request.events.exclude(actor=None).select_related("actor").last()
+    who = (
+        _(" (by %(user)s at %(time)s)")
+        % {"user": last.actor.get_username(), "time": timezone.localtime(last.at).strftime("%H:%M")}
+        if last
+        else ""
+    )
+    return _(
+        "Someone else saved this request after you opened it%(who)s. Nothing was saved: "
+        "not your changes and not a new call. Your text is still in the form below: copy "
+        "what you need, open the request again, then make your changes there."
+    ) % {"who": who}
+
+
+class ContactAttemptForm(forms.ModelForm):
+    class Meta:
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2, "cols": 50})}
+
+    def clean_called_at(self):
+        called_at = self.cleaned_data["called_at"]
+        if called_at and called_at > timezone.now() + datetime.timedelta(minutes=5):
+            raise ValidationError(_("A call cannot be in the future. Check the date and time."))
+        return called_at
 
 
 class RequestActionForm(ActionForm):
@@ -181,16 +291,25 @@ class RequestActionForm(ActionForm):
 
 
 class ContactAttemptInline(admin.TabularInline):
+    """The call log: add a row for each try. A saved row is a record: read-only to all
+    but superusers, whose changes the history shows; a correction is a new row."""
+
     model = ContactAttempt
+    form = ContactAttemptForm
     fields = ["called_at", "outcome", "notes", "called_by"]
     readonly_fields = ["called_by"]
     extra = 1
     can_delete = False
     verbose_name = _("call")
-    verbose_name_plural = _("Calls (log each try, even with no answer)")
+    verbose_name_plural = _(
+        "Calls (log each try, even with no answer; to correct one, add a new row)"
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("called_by")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 class RequestEventInline(admin.TabularInline):
@@ -213,29 +332,30 @@ class RequestEventInline(admin.TabularInline):
         return False
 
 
-# The queue ----------------------------------------------------------------------------
+# The worklist -------------------------------------------------------------------------
 
 
-SUBMITTED_FIELDS = [
+CALL_FIELDS = [
+    "urgency",
+    "safety_summary",
     "name",
-    "phone_number",
+    "phone_link",
+    "preferred_time",
+    "voicemail",
+    "language_needs",
+    "patient_type",
+    "reason",
+]
+SUBMITTED_FIELDS = [
     "email",
     "contact_method",
-    "preferred_time",
-    "voicemail_ok",
-    "patient_type",
     "procedure",
-    "reason",
     "referring_doctor",
-    "language",
-    "needs_interpreter",
     "data_consent",
 ]
 REQUEST_FIELDS = [
     "reference",
     "kind",
-    "urgency",
-    "safety_summary",
     "submitted_at",
     "age",
     "duplicate_link",
@@ -248,64 +368,76 @@ NOTIFICATION_FIELDS = [
 ]
 
 
+class WorklistChangeList(ChangeList):
+    """The list page's rows, each given the moment it is due (one query for the page)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        waiting = [row for row in self.result_list if row.status == Status.NEW]
+        # Always one query, rows or not, so the page's query count never changes.
+        calendar = business_days.Calendar.covering(
+            [row.submitted_at for row in waiting] or [timezone.now()]
+        )
+        for row in waiting:
+            row.due_at = calendar.due_at(row.submitted_at, row.urgent)
+
+
 @admin.register(Request)
 class RequestAdmin(admin.ModelAdmin):
     form = RequestAdminForm
     action_form = RequestActionForm
     list_display = [
-        "reference_marked",
-        "kind",
-        "urgency",
-        "status_display",
-        "age",
-        "attempt_count",
-        "next_follow_up",
+        "request_column",
+        "patient_column",
+        "call_column",
+        "status_column",
         "assigned_to",
     ]
+    # The reference in the first column is the link (the phone is a link of its own).
+    list_display_links = None
+    sortable_by = []
     list_filter = [
-        StatusFilter,
+        ShowFilter,
+        AssignedFilter,
+        OverdueFilter,
         "kind",
         "urgent",
-        OverdueFilter,
-        AssignedFilter,
         "submitted_at",
         DuplicateFilter,
         "notification_status",
     ]
     list_select_related = ["assigned_to"]
     list_per_page = 50
-    ordering = ["-urgent", "submitted_at"]
+    show_full_result_count = False
     search_fields = ["reference", "name", "phone", "email"]
-    search_help_text = _("Search by reference, name, phone or email.")
-    readonly_fields = [*REQUEST_FIELDS, *SUBMITTED_FIELDS, *NOTIFICATION_FIELDS]
+    search_help_text = _(
+        "Search all requests by reference, name, email, or the whole phone number (any format)."
+    )
+    readonly_fields = [*CALL_FIELDS, *REQUEST_FIELDS, *SUBMITTED_FIELDS, *NOTIFICATION_FIELDS]
     inlines = [ContactAttemptInline, RequestEventInline]
     actions = ["assign_to_me", "mark_closed", "retry_notification"]
     fieldsets = [
         (
-            _("Work on this request"),
+            _("Call the patient"),
             {
-                "fields": [
-                    "status",
-                    "closing_reason",
-                    "assigned_to",
-                    "next_follow_up",
-                    "staff_notes",
-                ],
-                "description": _(
-                    "Status goes new → contacted → scheduled → closed. Closing needs a "
-                    "reason. Logging a call below moves a new request to contacted."
-                ),
-            },
-        ),
-        (
-            _("Request"),
-            {
-                "fields": REQUEST_FIELDS,
+                "fields": CALL_FIELDS,
                 "description": _("Urgent means the patient said yes to a safety question."),
             },
         ),
         (
-            _("What the patient sent"),
+            _("Work on this request"),
+            {
+                "fields": [*services.STAFF_FIELDS, "seen_version"],
+                "description": _(
+                    "Status goes new → contacted → scheduled → closed. Only a call that "
+                    "reaches the patient moves a new request to contacted. Scheduled "
+                    "needs the appointment date and time. Closing needs a reason."
+                ),
+            },
+        ),
+        (_("Request"), {"fields": REQUEST_FIELDS}),
+        (
+            _("What else the patient sent"),
             {
                 "fields": SUBMITTED_FIELDS,
                 "description": _(
@@ -327,67 +459,168 @@ class RequestAdmin(admin.ModelAdmin):
         ),
     ]
 
+    class Media:
+        css = {"all": ["appointments/admin.css"]}
+
     def get_queryset(self, request):
+        # Built here rather than from super(), which orders before the annotation exists.
+        today = timezone.localdate()
+        overdue = Request.objects.overdue_condition()
         return (
-            super().get_queryset(request).with_overdue().annotate(attempt_count=Count("attempts"))
+            Request.objects.with_overdue(overdue)
+            .annotate(priority=worklist_priority(today, overdue))
+            .prefetch_related("attempts")
+            .order_by(*self.get_ordering(request))
         )
 
+    def get_ordering(self, request):
+        if chosen_view(request) in WORKED_VIEWS:
+            return ["priority", "submitted_at"]
+        # Closed and all requests, and searches: the newest first, along the index.
+        return ["-submitted_at"]
+
+    def get_changelist(self, request, **kwargs):
+        return WorklistChangeList
+
     def get_search_results(self, request, queryset, search_term):
-        """Reference (exact), name and email (any part), phone (digits in any format)."""
+        """A reference, the whole phone number (any format), an email, or name words.
+
+        The reference and the phone are matched exactly through their indexes (the
+        phone on its stored form, E.164, so "(202) 555-0101", "202.555.0101" and
+        "+12025550101" all find it); an email (with "@") and name words match any part.
+        """
         term = search_term.strip()
         if not term:
             return queryset, False
-        digits = re.sub(r"\D", "", term)
-        if len(digits) >= 4 and not re.search(r"[^\d\s()+.\-]", term):
-            return queryset.filter(phone__contains=digits), False
-        for word in term.split():
-            queryset = queryset.filter(
-                Q(reference__iexact=word) | Q(name__icontains=word) | Q(email__icontains=word)
+        if REFERENCE.fullmatch(term.upper()):
+            by_reference = queryset.filter(reference=term.upper())
+            if by_reference.exists():
+                return by_reference, False
+        if not re.search(r"[^\d\s()+.\-]", term) and len(re.sub(r"\D", "", term)) >= 4:
+            number = to_phone_number(term)
+            if number is not None and number.is_valid():
+                return queryset.filter(phone=number), False
+            self.message_user(
+                request,
+                _("To find a phone number, type the whole number with the area code."),
+                messages.WARNING,
             )
+            return queryset.none(), False
+        if "@" in term:
+            return queryset.filter(email__icontains=term), False
+        for word in term.split():
+            queryset = queryset.filter(name__icontains=word)
         return queryset, False
 
     def has_add_permission(self, request):
         # Requests come from patients through the website.
         return False
 
-    # Columns and read-only fields.
+    # The list's columns: each stacks what a call needs, so the list fits 1280 px.
 
-    @admin.display(description=_("reference"), ordering="reference")
-    def reference_marked(self, obj):
+    @admin.display(description=_("request"))
+    def request_column(self, obj):
+        url = reverse("admin:appointments_request_change", args=[obj.pk])
+        marks = []
+        if obj.urgent:
+            marks.append(format_html('<strong class="urgent">{}</strong>', _("URGENT")))
+        if obj.is_overdue:
+            marks.append(format_html('<strong class="overdue">{}</strong>', _("OVERDUE")))
         if obj.possible_duplicate_of_id:
-            return format_html(
-                '{} <span class="duplicate-mark">({})</span>',
-                obj.reference,
-                _("possible duplicate"),
+            marks.append(
+                format_html('<span class="duplicate-mark">{}</span>', _("possible duplicate"))
             )
-        return obj.reference
+        lines = [
+            format_html(
+                '<a href="{}" class="reference">{}</a>{}',
+                url,
+                obj.reference,
+                format_html_join("", " {}", ((mark,) for mark in marks)),
+            ),
+            format_html("{} · {}", obj.get_kind_display(), self.age(obj, marked=False)),
+        ]
+        if obj.status == Status.NEW and getattr(obj, "due_at", None):
+            lines.append(format_html("{} {}", _("Due"), moment_words(obj.due_at)))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
-    @admin.display(description=_("urgency"), ordering="-urgent")
+    @admin.display(description=_("patient"))
+    def patient_column(self, obj):
+        lines = [format_html("<strong>{}</strong>", obj.name)]
+        if obj.patient_type:
+            lines.append(obj.get_patient_type_display())
+        if language := self.language_needs(obj):
+            lines.append(language)
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    @admin.display(description=_("call"))
+    def call_column(self, obj):
+        lines = [self.phone_link(obj)]
+        if not obj.phone and obj.email:
+            lines = [format_html("{} {}", _("Email:"), obj.email)]
+        if obj.preferred_time:
+            lines.append(SHORT_TIMES[obj.preferred_time])
+        lines.append(voicemail_words(obj.voicemail_ok, short=True))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    @admin.display(description=_("status"))
+    def status_column(self, obj):
+        lines = [self.status_display(obj)]
+        calls = list(obj.attempts.all())
+        if calls:
+            lines.append(
+                ngettext(
+                    "%(count)d call, last: %(outcome)s",
+                    "%(count)d calls, last: %(outcome)s",
+                    len(calls),
+                )
+                % {"count": len(calls), "outcome": calls[-1].get_outcome_display().lower()}
+            )
+        if obj.next_follow_up and obj.is_open:
+            lines.append(format_html("{} {}", _("Next try:"), day_words(obj.next_follow_up)))
+        if obj.appointment_at:
+            lines.append(format_html("{} {}", _("Appointment:"), appointment_words(obj)))
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    # Read-only fields of the change form.
+
+    @admin.display(description=_("phone"))
+    def phone_link(self, obj):
+        if not obj.phone:
+            return "-"
+        return format_html('<a href="tel:{}">{}</a>', obj.phone.as_e164, _phone(obj.phone))
+
+    @admin.display(description=_("voicemail"))
+    def voicemail(self, obj):
+        return voicemail_words(obj.voicemail_ok)
+
+    @admin.display(description=_("language"))
+    def language_needs(self, obj):
+        parts = [obj.language] if obj.language else []
+        if obj.needs_interpreter:
+            parts.append(str(_("needs an interpreter")))
+        return ", ".join(parts)
+
+    @admin.display(description=_("urgency"))
     def urgency(self, obj):
         if obj.urgent:
             return format_html("<strong>{}</strong>", _("Urgent"))
         return _("Routine")
 
-    @admin.display(description=_("status"), ordering="status")
+    @admin.display(description=_("status"))
     def status_display(self, obj):
-        if obj.status == Request.Status.CLOSED:
+        if obj.status == Status.CLOSED:
             return f"{obj.get_status_display()}: {obj.get_closing_reason_display()}"
         return obj.get_status_display()
 
-    @admin.display(description=_("age"), ordering="submitted_at")
-    def age(self, obj):
-        age = timesince(obj.submitted_at, timezone.now(), depth=1)
-        if obj.is_overdue:
+    @admin.display(description=_("age"))
+    def age(self, obj, marked=True):
+        age = _("%(time)s ago") % {"time": timesince(obj.submitted_at, timezone.now(), depth=1)}
+        overdue = getattr(obj, "is_overdue", None)
+        if overdue is None:
+            overdue = Request.objects.overdue().filter(pk=obj.pk).exists()
+        if marked and overdue:
             return format_html('{} <strong class="overdue">{}</strong>', age, _("OVERDUE"))
         return age
-
-    @admin.display(description=_("calls"), ordering="attempt_count")
-    def attempt_count(self, obj):
-        return obj.attempt_count
-
-    @admin.display(description=_("phone"))
-    def phone_number(self, obj):
-        return _phone(obj.phone) or "-"
 
     @admin.display(description=_("safety answers"))
     def safety_summary(self, obj):
@@ -408,18 +641,34 @@ class RequestAdmin(admin.ModelAdmin):
 
     # Saving: every change goes through services, which records who did it.
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and request.method == "POST":
+            # The admin's save is one transaction: lock the row, so two saves of one
+            # request queue up and the second one sees the first one's version.
+            obj.version = (
+                Request.objects.select_for_update().values_list("version", flat=True).get(pk=obj.pk)
+            )
+        return obj
+
     def save_model(self, request, obj, form, change):
-        before = Request.objects.select_related("assigned_to").get(pk=obj.pk)
-        services.save_staff_edit(obj, before=before, by=request.user)
+        services.save_staff_edit(obj, version=form.cleaned_data["seen_version"], by=request.user)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ContactAttempt:
             formset.save()
             return
         follow_up_set_by_staff = "next_follow_up" in form.changed_data
-        for attempt in formset.save(commit=False):
+        attempts = formset.save(commit=False)
+        # Only superusers can change a logged call (the inline is read-only to others);
+        # the history keeps what it said before.
+        before = {
+            attempt.pk: ContactAttempt.objects.get(pk=attempt.pk)
+            for attempt, _fields in formset.changed_objects
+        }
+        for attempt in attempts:
             if attempt.pk:
-                attempt.save()
+                services.correct_call(attempt, before=before[attempt.pk], by=request.user)
                 continue
             done = services.log_call(
                 attempt, by=request.user, propose_follow_up=not follow_up_set_by_staff
@@ -457,9 +706,7 @@ class RequestAdmin(admin.ModelAdmin):
         closed = 0
         for obj in queryset:
             if obj.is_open:
-                services.change_status(
-                    obj, Request.Status.CLOSED, by=request.user, closing_reason=reason
-                )
+                services.change_status(obj, Status.CLOSED, by=request.user, closing_reason=reason)
                 closed += 1
         self.message_user(
             request,
@@ -484,7 +731,7 @@ class RequestAdmin(admin.ModelAdmin):
                 queued,
             )
             % {"count": queued}
-            + self._unchanged_note(queryset, queued, _("already sent")),
+            + self._unchanged_note(queryset, queued, _("already sent or still waiting")),
             messages.SUCCESS,
         )
 
@@ -498,28 +745,47 @@ class RequestAdmin(admin.ModelAdmin):
             skipped,
         ) % {"count": skipped, "why": why}
 
-    # CSV export of the filtered list (front desk and superusers only).
+    # The list page, the CSV export and the printable call sheet.
 
     def has_export_permission(self, request):
         return request.user.has_perm("appointments.export_request")
 
     def get_urls(self):
-        export = path(
-            "export/",
-            self.admin_site.admin_view(self.export_view),
-            name="appointments_request_export",
-        )
-        return [export, *super().get_urls()]
+        return [
+            path(
+                "export/",
+                self.admin_site.admin_view(self.export_view),
+                name="appointments_request_export",
+            ),
+            path(
+                "call-sheet/",
+                self.admin_site.admin_view(self.call_sheet_view),
+                name="appointments_request_call_sheet",
+            ),
+            *super().get_urls(),
+        ]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_export": self.has_export_permission(request)}
+        if refused := refuse_odd_query(request):
+            return refused
+        discarded = DiscardedSend.objects.filter(day=timezone.localdate()).aggregate(
+            total=Sum("count")
+        )["total"]
+        extra_context = {
+            **(extra_context or {}),
+            "can_export": self.has_export_permission(request),
+            "discarded_today": discarded or 0,
+            "can_see_discarded": request.user.has_perm("appointments.view_discardedsend"),
+        }
         return super().changelist_view(request, extra_context)
 
     def export_view(self, request):
         """The list as filtered and searched on screen, as a CSV file."""
         if not self.has_export_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        changelist, refused = self.list_on_screen(request)
+        if refused:
+            return refused
         rows = changelist.queryset.select_related("procedure")
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y-%m-%d-%H%M")
@@ -533,6 +799,114 @@ class RequestAdmin(admin.ModelAdmin):
             count += 1
         logger.info("%s exported %d requests as CSV.", request.user.get_username(), count)
         return response
+
+    def list_on_screen(self, request):
+        """(the list as filtered and searched on screen, None), or (None, a 400 answer)
+        when the address makes no sense: a NUL character, or filters that the list page
+        itself answers with "?e=1"."""
+        if refused := refuse_odd_query(request):
+            return None, refused
+        try:
+            return self.get_changelist_instance(request), None
+        except IncorrectLookupParameters:
+            return None, HttpResponseBadRequest(_("The filters in this address are not valid."))
+
+    def call_sheet_view(self, request):
+        """The list on screen as a printable sheet: what is needed to make each call."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist, refused = self.list_on_screen(request)
+        if refused:
+            return refused
+        rows = list(changelist.queryset[: settings.CALL_SHEET_MAX_ROWS])
+        logger.info(
+            "%s printed a call sheet of %d requests.", request.user.get_username(), len(rows)
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Call sheet"),
+            "rows": [call_sheet_row(self, obj) for obj in rows],
+            "more": changelist.queryset.count() > len(rows),
+            "limit": settings.CALL_SHEET_MAX_ROWS,
+            "printed_at": timezone.localtime(),
+            "back": reverse("admin:appointments_request_changelist")
+            + changelist.get_query_string(),
+            "opts": self.opts,
+        }
+        response = TemplateResponse(request, "admin/appointments/request/call_sheet.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def refuse_odd_query(request):
+    """A 400 for a NUL character anywhere in the query (PostgreSQL cannot store one)."""
+    if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+        return HttpResponseBadRequest(_("This address has a character we cannot use."))
+    return None
+
+
+# The best time to call, short enough for a list cell.
+SHORT_TIMES = {
+    Request.TimeOfDay.MORNING: _("Mornings"),
+    Request.TimeOfDay.AFTERNOON: _("Afternoons"),
+    Request.TimeOfDay.ANY: _("Any time"),
+}
+
+
+def voicemail_words(voicemail_ok, short=False):
+    """Never suggest a message may be left unless the patient said so."""
+    if voicemail_ok:
+        return _("Voicemail OK") if short else _("Yes, a message may be left")
+    if voicemail_ok is False:
+        return (
+            format_html("<strong>{}</strong>", _("No voicemail"))
+            if short
+            else format_html("<strong>{}</strong>", _("No: do not leave a message"))
+        )
+    return _("Voicemail not asked") if short else _("Not asked: do not leave a message")
+
+
+def day_words(day):
+    today = timezone.localdate()
+    if day == today:
+        return _("today")
+    if day < today:
+        return format_html('<strong class="overdue">{}</strong>', day.strftime("%a %b %-d"))
+    return day.strftime("%a %b %-d")
+
+
+def moment_words(moment):
+    """ "10:30 AM" today, else "Tue Dec 8, 10:30 AM"."""
+    moment = timezone.localtime(moment)
+    if moment.date() == timezone.localdate():
+        return moment.strftime("%-I:%M %p")
+    return moment.strftime("%a %b %-d, %-I:%M %p")
+
+
+def appointment_words(obj):
+    when = timezone.localtime(obj.appointment_at).strftime("%a %b %-d, %-I:%M %p")
+    return f"{when}, {obj.appointment_with}" if obj.appointment_with else when
+
+
+def call_sheet_row(model_admin, obj):
+    calls = list(obj.attempts.all())
+    return {
+        "reference": obj.reference,
+        "urgent": obj.urgent,
+        "overdue": obj.is_overdue,
+        "kind": obj.get_kind_display(),
+        "name": obj.name,
+        "phone": _phone(obj.phone),
+        "email": obj.email if not obj.phone else "",
+        "best_time": SHORT_TIMES.get(obj.preferred_time, ""),
+        "voicemail": voicemail_words(obj.voicemail_ok),
+        "voicemail_ok": bool(obj.voicemail_ok),
+        "language": model_admin.language_needs(obj),
+        "patient_type": obj.get_patient_type_display(),
+        "calls": len(calls),
+        "last_outcome": calls[-1].get_outcome_display() if calls else "",
+        "next_follow_up": obj.next_follow_up,
+    }
 
 
 def csv_safe(value):
@@ -556,22 +930,52 @@ def _phone(number):
     return number.as_international
 
 
+def _yes_no(value):
+    return {True: _("yes"), False: _("no")}.get(value, "")
+
+
 EXPORT_COLUMNS = [
     (_("reference"), lambda r: r.reference),
     (_("kind"), lambda r: r.get_kind_display()),
-    (_("urgent"), lambda r: _("yes") if r.urgent else _("no")),
+    (_("urgent"), lambda r: _yes_no(r.urgent)),
     (_("status"), lambda r: r.get_status_display()),
     (_("closing reason"), lambda r: r.get_closing_reason_display()),
     (_("submitted"), lambda r: _local(r.submitted_at)),
-    (_("overdue"), lambda r: _("yes") if r.is_overdue else _("no")),
-    (_("calls"), lambda r: r.attempt_count),
+    (_("overdue"), lambda r: _yes_no(r.is_overdue)),
+    (_("calls"), lambda r: len(r.attempts.all())),
     (_("next follow-up"), lambda r: r.next_follow_up or ""),
+    (_("appointment"), lambda r: _local(r.appointment_at)),
+    (_("provider or location"), lambda r: r.appointment_with),
     (_("assigned to"), lambda r: r.assigned_to.get_username() if r.assigned_to else ""),
     (_("name"), lambda r: r.name),
     (_("phone"), lambda r: _phone(r.phone)),
     (_("email"), lambda r: r.email),
     (_("preferred contact"), lambda r: r.get_contact_method_display()),
     (_("best time"), lambda r: r.get_preferred_time_display()),
+    (_("voicemail allowed"), lambda r: _yes_no(r.voicemail_ok) or _("not asked")),
+    (_("language"), lambda r: r.language),
+    (_("needs an interpreter"), lambda r: _yes_no(r.needs_interpreter)),
+    (_("pain pump"), lambda r: r.get_patient_type_display()),
     (_("asking about"), lambda r: r.procedure.title if r.procedure else ""),
+    (_("reason"), lambda r: r.reason),
     (_("possible duplicate"), lambda r: _("yes") if r.possible_duplicate_of_id else ""),
 ]
+
+
+@admin.register(DiscardedSend)
+class DiscardedSendAdmin(admin.ModelAdmin):
+    """The daily count of form sends thrown away as spam: read-only, for everyone who
+    works the queue. A sudden rise means real patients may be caught by a trap."""
+
+    list_display = ["day", "form", "reason", "count"]
+    list_filter = ["form", "reason"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
-from .business_days import overdue_cutoff
+from . import business_days
 from .references import LENGTH as REFERENCE_LENGTH
 
 
@@ -23,18 +23,33 @@ class RequestQuerySet(models.QuerySet):
         return self.exclude(status=Request.Status.CLOSED)
 
     @staticmethod
-    def overdue_condition():
-        """The overdue rule: still new after the response target (business_days.py)."""
-        return Q(status=Request.Status.NEW, submitted_at__lt=overdue_cutoff())
+    def overdue_condition(now=None):
+        """The overdue rule, for urgent and routine requests alike (business_days.py).
+
+        Overdue: nobody has reached the patient (still new) after the response target
+        for its urgency, or an open request's next follow-up day has passed.
+        """
+        cutoffs = business_days.response_cutoffs(now)
+        still_new = Q(status=Request.Status.NEW) & (
+            Q(urgent=True, submitted_at__lt=cutoffs["urgent"])
+            | Q(urgent=False, submitted_at__lt=cutoffs["routine"])
+        )
+        # "isnull=False" first: a comparison with NULL would make the whole rule NULL.
+        follow_up_missed = ~Q(status=Request.Status.CLOSED) & Q(
+            next_follow_up__isnull=False, next_follow_up__lt=timezone.localdate(now)
+        )
+        return still_new | follow_up_missed
 
     def overdue(self):
         return self.filter(self.overdue_condition())
 
-    def with_overdue(self):
-        """Each request with `is_overdue`, for the worklist's column and the export."""
-        return self.annotate(
-            is_overdue=ExpressionWrapper(self.overdue_condition(), output_field=BooleanField())
-        )
+    def with_overdue(self, condition=None):
+        """Each request with `is_overdue`, for the worklist's column and the export.
+
+        `condition` is overdue_condition() when the caller already has it.
+        """
+        condition = self.overdue_condition() if condition is None else condition
+        return self.annotate(is_overdue=ExpressionWrapper(condition, output_field=BooleanField()))
 
 
 class Request(models.Model):
@@ -72,8 +87,9 @@ class Request(models.Model):
         ANY = "any", _("Any time")
 
     class PatientType(models.TextChoices):
-        NEW = "new", _("New patient")
-        HAS_PUMP = "has_pump", _("Already has a pump")
+        # The forms ask "Do you have a pain pump now?"; "new" is the answer no.
+        NEW = "new", _("No pump yet")
+        HAS_PUMP = "has_pump", _("Has a pump")
 
     class NotificationStatus(models.TextChoices):
         PENDING = "pending", _("Waiting to send")
@@ -113,7 +129,7 @@ class Request(models.Model):
         _("best time to call"), max_length=10, choices=TimeOfDay.choices, blank=True
     )
     patient_type = models.CharField(
-        _("new or current patient"), max_length=10, choices=PatientType.choices, blank=True
+        _("pain pump"), max_length=10, choices=PatientType.choices, blank=True
     )
     procedure = models.ForeignKey(
         "education.Procedure",
@@ -131,7 +147,7 @@ class Request(models.Model):
         _("voicemail allowed"),
         null=True,
         blank=True,
-        help_text=_("Empty when the form did not ask (call-back requests)."),
+        help_text=_("Empty when the form did not ask (call-back requests sent before it did)."),
     )
     data_consent = models.BooleanField(_("agreed to data use"), default=False)
 
@@ -164,7 +180,22 @@ class Request(models.Model):
         _("next follow-up"),
         null=True,
         blank=True,
-        help_text=_("Logging a call proposes the next business day. Change it if needed."),
+        help_text=_(
+            "Logging a call the patient did not answer proposes the next try (urgent: "
+            "later the same day). Change it if needed."
+        ),
+    )
+    appointment_at = models.DateTimeField(
+        _("appointment"),
+        null=True,
+        blank=True,
+        help_text=_("Date and time of the booked visit. Needed to mark the request scheduled."),
+    )
+    appointment_with = models.CharField(
+        _("provider or location"),
+        max_length=120,
+        blank=True,
+        help_text=_("Optional: who the visit is with, or where."),
     )
     staff_notes = models.TextField(
         _("staff notes"),
@@ -179,10 +210,27 @@ class Request(models.Model):
         choices=NotificationStatus.choices,
         default=NotificationStatus.PENDING,
     )
-    notification_attempts = models.PositiveSmallIntegerField(_("notification attempts"), default=0)
+    notification_attempts = models.PositiveSmallIntegerField(
+        _("notification attempts"),
+        default=0,
+        help_text=_("Each time the email was queued, whether or not it was sent yet."),
+    )
     notification_error = models.CharField(_("last notification error"), max_length=200, blank=True)
     notification_sent_at = models.DateTimeField(_("notification sent"), null=True, blank=True)
+    # The queued task's id: the retry command skips a request whose task still waits.
+    notification_task = models.CharField(
+        _("notification task"), max_length=64, blank=True, editable=False
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Counted up by every staff save: a form opened before someone else's save is
+    # refused instead of overwriting it (services.save_staff_edit).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # A hash of the public form's one-time token: a replayed or double-clicked send finds
+    # the request it already made instead of making a second one. NULL (not "") where
+    # there is none, so the unique constraint leaves those rows alone.
+    submission_token = models.CharField(  # noqa: DJ001
+        _("form token (hash)"), max_length=64, unique=True, null=True, editable=False
+    )
 
     objects = RequestQuerySet.as_manager()
 
@@ -192,7 +240,9 @@ class Request(models.Model):
         ordering = ["-urgent", "submitted_at"]
         permissions = [("export_request", _("Can export requests as CSV"))]
         indexes = [
-            models.Index(fields=["status", "urgent", "submitted_at"], name="request_queue_idx")
+            models.Index(fields=["status", "urgent", "submitted_at"], name="request_queue_idx"),
+            # Search by phone: the number typed in any format is matched exactly (E.164).
+            models.Index(fields=["phone"], name="request_phone_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -210,6 +260,11 @@ class Request(models.Model):
                 condition=Q(kind="call_back") | Q(data_consent=True),
                 name="request_consultation_has_consent",
                 violation_error_message=_("A consultation request needs the data consent."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(appointment_at__isnull=False),
+                name="request_scheduled_has_appointment",
+                violation_error_message=_("A scheduled request needs the appointment date."),
             ),
             models.CheckConstraint(
                 condition=Q(kind="consultation") | ~Q(phone=""),
@@ -296,7 +351,9 @@ class RequestEvent(models.Model):
         ASSIGNED = "assigned", _("Assignment changed")
         FOLLOW_UP = "follow_up", _("Next follow-up changed")
         NOTES = "notes", _("Staff notes edited")
+        APPOINTMENT = "appointment", _("Appointment changed")
         CALL = "call", _("Call logged")
+        CALL_CORRECTED = "call_corrected", _("Logged call changed")
         NOTIFIED = "notified", _("Front desk notified")
         NOTIFY_FAILED = "notify_failed", _("Notification failed")
         NOTIFY_RETRY = "notify_retry", _("Notification retried")
@@ -326,6 +383,65 @@ class RequestEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} ({timezone.localtime(self.at):%Y-%m-%d %H:%M})"
+
+
+class ClosureDay(models.Model):
+    """A day the clinic is closed (or open on a public holiday), added by staff.
+
+    Public holidays come from the `holidays` library for CLINIC_HOLIDAYS_COUNTRY and
+    CLINIC_HOLIDAYS_SUBDIVISION; these rows add the clinic's own closures (a staff
+    day, a snow day) or keep it open on a holiday it works. business_days.py reads both.
+    """
+
+    day = models.DateField(_("day"), unique=True)
+    name = models.CharField(_("why"), max_length=80)
+    open = models.BooleanField(
+        _("open that day"),
+        default=False,
+        help_text=_("Tick if the clinic works on this public holiday."),
+    )
+
+    class Meta:
+        verbose_name = _("closure day")
+        verbose_name_plural = _("closure days")
+        ordering = ["-day"]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.name}"
+
+
+class DiscardedSendManager(models.Manager):
+    def count_one(self, form, reason, day=None):
+        """Add one to today's count for this form and trap (safe with many workers)."""
+        day = day or timezone.localdate()
+        row, _created = self.get_or_create(day=day, form=form, reason=reason)
+        self.filter(pk=row.pk).update(count=models.F("count") + 1)
+
+
+class DiscardedSend(models.Model):
+    """How many sends of a public form were thrown away as spam, per day, form and trap.
+
+    Nothing a person sends is kept when a trap catches it, so this count is the only
+    trace: the admin shows it, and a sudden rise means real patients are being lost.
+    """
+
+    day = models.DateField(_("day"))
+    form = models.CharField(_("form"), max_length=20)
+    reason = models.CharField(_("trap"), max_length=20)
+    count = models.PositiveIntegerField(_("discarded"), default=0)
+
+    objects = DiscardedSendManager()
+
+    class Meta:
+        verbose_name = _("discarded send")
+        verbose_name_plural = _("discarded sends")
+        ordering = ["-day", "form", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "form", "reason"], name="discarded_send_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.day:%Y-%m-%d} {self.form} {self.reason}: {self.count}"
 
 
 class RateLimitCounter(models.Model):

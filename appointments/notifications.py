@@ -28,27 +28,19 @@ def send_notification(request_id):
     request = Request.objects.filter(pk=request_id).first()
     if request is None or request.notification_status == Request.NotificationStatus.SENT:
         return False
-    request.notification_attempts += 1
     try:
         subject, body = notification_message(request)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [settings.FRONT_DESK_EMAIL])
     except Exception as exc:  # SMTP and socket errors vary; all are retried.
         logger.warning(
-            "Notification for request %s failed (attempt %s): %s",
+            "Notification for request %s failed (attempt %s of queuing): %s",
             request.reference,
             request.notification_attempts,
             type(exc).__name__,
         )
         request.notification_status = Request.NotificationStatus.FAILED
         request.notification_error = error_text(exc)
-        request.save(
-            update_fields=[
-                "notification_status",
-                "notification_attempts",
-                "notification_error",
-                "updated_at",
-            ]
-        )
+        request.save(update_fields=["notification_status", "notification_error", "updated_at"])
         RequestEvent.objects.record(
             request, RequestEvent.Action.NOTIFY_FAILED, None, "", type(exc).__name__
         )
@@ -59,7 +51,6 @@ def send_notification(request_id):
     request.save(
         update_fields=[
             "notification_status",
-            "notification_attempts",
             "notification_error",
             "notification_sent_at",
             "updated_at",
@@ -106,7 +97,8 @@ def notifications_to_retry(now=None):
     """Requests whose notification failed (under the attempt limit) or seems stuck.
 
     "Stuck" means still waiting after NOTIFICATION_STUCK_MINUTES: the queue may have lost
-    it. Sending twice is harmless (the task skips a request already sent).
+    it. Attempts count each queuing, so a worker that is down does not get a new task
+    every run (and services.retry_notification skips a task still waiting).
     """
     now = now or timezone.now()
     stuck_before = now - datetime.timedelta(minutes=settings.NOTIFICATION_STUCK_MINUTES)

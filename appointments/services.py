@@ -10,14 +10,15 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
+from django_tasks import TaskResultStatus
+from django_tasks.exceptions import TaskResultDoesNotExist
 
-from . import tasks
-from .business_days import add_business_days
-from .models import Request, RequestEvent
+from . import business_days, tasks
+from .models import ContactAttempt, Request, RequestEvent
 from .notifications import error_text
 from .references import new_reference
 
@@ -42,13 +43,18 @@ TRANSITIONS = {
 def submit_request(form, kind):
     """Save a patient's request and notify the front desk once it is committed.
 
-    `form` is a valid public request form (ModelForm on Request). Returns the request.
+    `form` is a valid public request form (ModelForm on Request). Returns the request, or
+    the one its form token already made (the same form sent twice at the same moment:
+    the unique `submission_token` lets only one in, the other finds it).
     """
     request = form.save(commit=False)
     request.kind = kind
     request.urgent = any(request.safety_answers)
+    request.submission_token = form.submission_key()
     # Reads first, outside the transaction: on SQLite a transaction holds the one write
     # lock from its start, and every other send waits for it (the benchmark's POST p99).
+    # Two sends at the same moment both read before either is saved, so neither sees the
+    # other here: mark_possible_duplicate looks again once this one is committed.
     request.possible_duplicate_of = find_possible_duplicate(request)
     for attempt in range(3):
         request.reference = _unused_reference()
@@ -56,15 +62,28 @@ def submit_request(form, kind):
             with transaction.atomic():
                 request.save()
                 RequestEvent.objects.create(request=request, action=RequestEvent.Action.SUBMITTED)
+                transaction.on_commit(partial(mark_possible_duplicate, request))
                 transaction.on_commit(partial(enqueue_notification, request.pk))
             break
         except IntegrityError:
-            # Another send took the same reference in between: draw a new one.
             request.pk = None
-            if attempt == 2:
+            # The same form token, saved by the other of two sends at the same moment:
+            # that request is this one. Nothing more is saved.
+            if request.submission_token and (sent := find_sent_request(request.submission_token)):
+                logger.info("Request %s was already saved from this form.", sent.reference)
+                return sent
+            # Another send took the same reference in between: draw a new one. Any
+            # other refusal (a check constraint) is a bug to see, not to retry.
+            taken = Request.objects.filter(reference=request.reference).exists()
+            if attempt == 2 or not taken:
                 raise
     logger.info("Request %s saved (%s, urgent=%s).", request.reference, kind, request.urgent)
     return request
+
+
+def find_sent_request(submission_key):
+    """The request a form token (its stored hash) already made, or None."""
+    return Request.objects.filter(submission_token=submission_key).first()
 
 
 def _unused_reference():
@@ -75,13 +94,18 @@ def _unused_reference():
             return reference
 
 
-def find_possible_duplicate(request):
-    """The latest request with the same phone or email in the 14 days before this one."""
+def _same_contact(request):
     same_contact = Q()
     if request.phone:
         same_contact |= Q(phone=request.phone)
     if request.email:
         same_contact |= Q(email__iexact=request.email)
+    return same_contact
+
+
+def find_possible_duplicate(request):
+    """The latest request with the same phone or email in the 14 days before this one."""
+    same_contact = _same_contact(request)
     if not same_contact:
         return None
     submitted_at = request.submitted_at or timezone.now()
@@ -93,16 +117,65 @@ def find_possible_duplicate(request):
     )
 
 
-# Status workflow ----------------------------------------------------------------------
+def mark_possible_duplicate(request):
+    """After commit: mark the newer of this request and any same-contact one 14 days around.
+
+    Two sends at the same moment each looked for a duplicate before either was saved
+    (find_possible_duplicate), so neither found the other. Each looks again once it is
+    committed, both ways: the one that looks last sees both, and the newer of the pair
+    is marked if it has no mark yet. One read, outside any transaction; a write only
+    when something is to be marked (rare). Never raises: the request is already saved.
+    """
+    try:
+        same_contact = _same_contact(request)
+        if not same_contact:
+            return
+        at = request.submitted_at
+        nearby = list(
+            Request.objects.filter(
+                same_contact,
+                submitted_at__gte=at - DUPLICATE_WINDOW,
+                submitted_at__lte=at + DUPLICATE_WINDOW,
+            )
+            .exclude(pk=request.pk)
+            .values_list("submitted_at", "pk", "possible_duplicate_of_id")
+        )
+        this = (at, request.pk)
+        older = [row[:2] for row in nearby if row[:2] < this]
+        newer_unmarked = [pk for when, pk, mark in nearby if (when, pk) > this and mark is None]
+        if older and request.possible_duplicate_of_id is None:
+            latest = max(older)[1]
+            Request.objects.filter(pk=request.pk, possible_duplicate_of__isnull=True).update(
+                possible_duplicate_of=latest
+            )
+            request.possible_duplicate_of_id = latest
+        if newer_unmarked:
+            Request.objects.filter(
+                pk__in=newer_unmarked, possible_duplicate_of__isnull=True
+            ).update(possible_duplicate_of=request.pk)
+    except Exception:  # The request is saved; a missed mark must not fail the patient's send.
+        logger.exception("Could not check request %s for duplicates.", request.reference)
 
 
-def check_transition(current, new, closing_reason=""):
+# Status workflow ---------------------------------------------------------------------
+
+
+class StaleEdit(Exception):
+    """Someone else saved the request after this form was opened."""
+
+
+def check_transition(current, new, closing_reason="", appointment_at=None):
     """Refuse a status change that makes no sense, with a message staff can act on."""
     if new == Status.CLOSED and not closing_reason:
         raise ValidationError(_("Choose a closing reason to close the request."), code="reason")
     if new != Status.CLOSED and closing_reason:
         raise ValidationError(
             _("Only a closed request has a closing reason. Clear the reason."), code="reason"
+        )
+    if new == Status.SCHEDULED and appointment_at is None:
+        raise ValidationError(
+            _("Enter the appointment date and time to mark the request scheduled."),
+            code="appointment",
         )
     if current == new:
         return
@@ -114,16 +187,22 @@ def check_transition(current, new, closing_reason=""):
         )
 
 
+def _save(request, fields):
+    """Save these fields and count the version up, so forms opened before are refused."""
+    request.version += 1
+    request.save(update_fields=[*fields, "version", "updated_at"])
+
+
 def change_status(request, new_status, *, by, closing_reason=""):
     """Move a request to a new status, or raise ValidationError. Records who did it."""
     if new_status != Status.CLOSED:
         closing_reason = ""
-    check_transition(request.status, new_status, closing_reason)
+    check_transition(request.status, new_status, closing_reason, request.appointment_at)
     if (request.status, request.closing_reason) == (new_status, closing_reason):
         return False
     old_status = request.status
     request.status, request.closing_reason = new_status, closing_reason
-    request.save(update_fields=["status", "closing_reason", "updated_at"])
+    _save(request, ["status", "closing_reason"])
     RequestEvent.objects.record(
         request, RequestEvent.Action.STATUS, by, old_status, _status_value(request)
     )
@@ -142,29 +221,67 @@ def assign(request, user, *, by):
         return False
     old = request.assigned_to.get_username() if request.assigned_to else ""
     request.assigned_to = user
-    request.save(update_fields=["assigned_to", "updated_at"])
+    _save(request, ["assigned_to"])
     RequestEvent.objects.record(
         request, RequestEvent.Action.ASSIGNED, by, old, user.get_username() if user else ""
     )
     return True
 
 
-def save_staff_edit(request, *, before, by):
-    """Save the admin change form's edits and record each change in the history.
+# The fields staff edit on the request, and how the history names a change to each.
+STAFF_FIELDS = [
+    "status",
+    "closing_reason",
+    "assigned_to",
+    "next_follow_up",
+    "appointment_at",
+    "appointment_with",
+    "staff_notes",
+]
 
-    `before` is the request as it was in the database. The form has already checked the
-    status change with `check_transition`; it is checked again here, so no path skips it.
+
+def save_staff_edit(request, *, version, by):
+    """Save what staff changed on the request, only that, and record each change.
+
+    `request` carries the values from the form; `version` is the version the form was
+    opened at. If anyone saved the request since, nothing is saved and StaleEdit is
+    raised: the form must be reloaded, so a save never undoes a colleague's notes,
+    assignment or follow-up. Otherwise the database still holds what the person saw,
+    so every difference from it is theirs, and only those fields are written.
     """
-    check_transition(before.status, request.status, request.closing_reason)
-    request.save()
+    with transaction.atomic():
+        before = Request.objects.select_for_update().get(pk=request.pk)
+        if before.version != version:
+            raise StaleEdit
+        changed = [
+            name
+            for name in STAFF_FIELDS
+            if getattr(request, _attname(name)) != getattr(before, _attname(name))
+        ]
+        if not changed:
+            return
+        check_transition(
+            before.status, request.status, request.closing_reason, request.appointment_at
+        )
+        request.version = before.version
+        _save(request, changed)
+        _record_staff_edit(request, before, by)
+
+
+def _attname(name):
+    return Request._meta.get_field(name).attname
+
+
+def _record_staff_edit(request, before, by):
+    Action = RequestEvent.Action
     if (before.status, before.closing_reason) != (request.status, request.closing_reason):
         RequestEvent.objects.record(
-            request, RequestEvent.Action.STATUS, by, before.status, _status_value(request)
+            request, Action.STATUS, by, before.status, _status_value(request)
         )
     if before.assigned_to_id != request.assigned_to_id:
         RequestEvent.objects.record(
             request,
-            RequestEvent.Action.ASSIGNED,
+            Action.ASSIGNED,
             by,
             before.assigned_to.get_username() if before.assigned_to else "",
             request.assigned_to.get_username() if request.assigned_to else "",
@@ -172,51 +289,89 @@ def save_staff_edit(request, *, before, by):
     if before.next_follow_up != request.next_follow_up:
         RequestEvent.objects.record(
             request,
-            RequestEvent.Action.FOLLOW_UP,
+            Action.FOLLOW_UP,
             by,
             _date_value(before.next_follow_up),
             _date_value(request.next_follow_up),
         )
+    if (before.appointment_at, before.appointment_with) != (
+        request.appointment_at,
+        request.appointment_with,
+    ):
+        # The time only: who or where may name a person, and the history stays terse.
+        RequestEvent.objects.record(
+            request,
+            Action.APPOINTMENT,
+            by,
+            _moment_value(before.appointment_at),
+            _moment_value(request.appointment_at),
+        )
     if before.staff_notes != request.staff_notes:
-        RequestEvent.objects.record(request, RequestEvent.Action.NOTES, by)
+        RequestEvent.objects.record(request, Action.NOTES, by)
 
 
 def _date_value(day):
     return day.isoformat() if day else ""
 
 
+def _moment_value(moment):
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 # Call log -----------------------------------------------------------------------------
+
+NOT_REACHED = {
+    ContactAttempt.Outcome.NO_ANSWER,
+    ContactAttempt.Outcome.VOICEMAIL,
+    ContactAttempt.Outcome.WRONG_NUMBER,
+}
 
 
 def log_call(attempt, *, by, propose_follow_up=True):
-    """Save a call attempt; a new request becomes contacted and gets a next follow-up.
+    """Save a new call; only reaching the patient moves a new request to contacted.
 
-    The follow-up proposed is the next business day after the call, unless staff set
-    one themselves in the same save (`propose_follow_up=False`) or the request is closed.
+    A call that did not reach the patient keeps the request open and proposes the next
+    try by urgency (business_days.next_try: urgent, later the same day), unless staff
+    set a follow-up themselves in the same save (`propose_follow_up=False`).
     Returns a list of sentences saying what else changed, for the admin message.
     """
     request = attempt.request
-    attempt.called_by = attempt.called_by or by
+    attempt.called_by = by
     attempt.save()
     RequestEvent.objects.record(request, RequestEvent.Action.CALL, by, "", attempt.outcome)
     done = []
-    if request.status == Status.NEW:
+    reached = attempt.outcome == ContactAttempt.Outcome.REACHED
+    if reached and request.status == Status.NEW:
         change_status(request, Status.CONTACTED, by=by)
         done.append(_gettext("Request %(reference)s moved to contacted.") % _ref(request))
-    if propose_follow_up and request.is_open:
-        follow_up = add_business_days(timezone.localdate(attempt.called_at), 1)
+    if propose_follow_up and request.is_open and attempt.outcome in NOT_REACHED:
+        follow_up = business_days.next_try(request.urgent, attempt.called_at)
         if request.next_follow_up != follow_up:
             old = _date_value(request.next_follow_up)
             request.next_follow_up = follow_up
-            request.save(update_fields=["next_follow_up", "updated_at"])
+            _save(request, ["next_follow_up"])
             RequestEvent.objects.record(
                 request, RequestEvent.Action.FOLLOW_UP, by, old, follow_up.isoformat()
             )
-            done.append(
-                _gettext("Next follow-up for %(reference)s proposed: %(day)s.")
-                % {**_ref(request), "day": follow_up.isoformat()}
-            )
+        done.append(
+            _gettext("Still open. Next try for %(reference)s: %(day)s.")
+            % {**_ref(request), "day": _day_words(follow_up)}
+        )
     return done
+
+
+def correct_call(attempt, *, before, by):
+    """A superuser's change to a logged call: saved, and the history says so and by whom."""
+    attempt.save()
+    RequestEvent.objects.record(
+        attempt.request, RequestEvent.Action.CALL_CORRECTED, by, before.outcome, attempt.outcome
+    )
+
+
+def _day_words(day):
+    if day == timezone.localdate():
+        return _gettext("today")
+    return day.isoformat()
 
 
 def _ref(request):
@@ -229,22 +384,48 @@ def _ref(request):
 def enqueue_notification(request_id):
     """Queue the notification email. Never raises: a request must not fail because of it.
 
-    If the queue itself is unreachable the request is marked failed, which makes the
-    retry command (and the admin's "Retry notification") pick it up.
+    Each queuing counts as an attempt (NOTIFICATION_MAX_ATTEMPTS caps them) and keeps
+    the task's id, so the retry command can see that a task is still waiting. If the
+    queue itself is unreachable the request is marked failed, which makes the retry
+    command (and the admin's "Retry notification") pick it up.
     """
+    Request.objects.filter(pk=request_id).update(
+        notification_attempts=F("notification_attempts") + 1
+    )
     try:
-        tasks.notify_front_desk.enqueue(request_id)
+        result = tasks.notify_front_desk.enqueue(request_id)
     except Exception as exc:  # Any queue failure must leave the request safe.
         logger.exception("Could not queue the notification for request id %s.", request_id)
         Request.objects.filter(pk=request_id).update(
             notification_status=Request.NotificationStatus.FAILED,
             notification_error=error_text(exc, prefix="queue"),
+            notification_task="",
         )
+        return
+    Request.objects.filter(pk=request_id).update(notification_task=result.id)
+
+
+def notification_waiting(request):
+    """True while the request's queued email task has not run yet (or is running)."""
+    if not request.notification_task:
+        return False
+    try:
+        result = tasks.notify_front_desk.get_result(request.notification_task)
+    except (NotImplementedError, TaskResultDoesNotExist):
+        # A backend that keeps no results (tests), or the task row is gone: not waiting.
+        return False
+    return result.status in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
 
 
 def retry_notification(request, *, by=None):
-    """Queue the notification again for a request that was not sent. Returns True if queued."""
+    """Queue the notification again for a request that was not sent. Returns True if queued.
+
+    A request whose earlier task is still waiting for the worker is left alone: queuing
+    another would only send the same email twice when the worker comes back.
+    """
     if request.notification_status == Request.NotificationStatus.SENT:
+        return False
+    if notification_waiting(request):
         return False
     RequestEvent.objects.record(
         request, RequestEvent.Action.NOTIFY_RETRY, by, "", str(request.notification_attempts)

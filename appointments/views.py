@@ -9,7 +9,7 @@ from django.views.generic import FormView, TemplateView
 
 from . import services
 from .forms import CallBackRequestForm, ConsultationRequestForm
-from .models import Request
+from .models import DiscardedSend, Request
 from .ratelimit import RateLimitMixin
 from .references import new_reference
 
@@ -25,6 +25,9 @@ class RequestFormView(RateLimitMixin, FormView):
     """Shows a request form; on a valid send, saves it and redirects to the confirmation.
 
     Sends are rate limited per client address and form (ratelimit.py); reading is not.
+    A filled honeypot gets a confirmation with a reference that does not exist and is
+    counted (DiscardedSend); the same form token sent twice gets the first request's
+    confirmation; a token that is too fresh or does not verify gets the form back.
     """
 
     template_name = "appointments/request_form.html"
@@ -39,10 +42,18 @@ class RequestFormView(RateLimitMixin, FormView):
 
     def post(self, request, *args, **kwargs):
         form = self.get_form()
-        if reason := form.spam_reason():
-            # Same answer a person gets, so a bot learns nothing; nothing is stored.
-            logger.info("Discarded a %s form caught by the %s trap.", self.kind, reason)
+        if form.honeypot_filled():
+            # Same answer a person gets, so a bot learns nothing; nothing is stored, but
+            # every discard is counted (the admin shows the counts). No patient details
+            # in the log.
+            DiscardedSend.objects.count_one(self.kind, "honeypot")
+            logger.info("Discarded a %s form caught by the honeypot.", self.kind)
             return redirect_to_thanks(new_reference(), form.safety_yes())
+        if (key := form.submission_key()) and (sent := services.find_sent_request(key)):
+            # The same form sent again (a double click, the back button): the same
+            # confirmation, never a second request.
+            logger.info("A %s form was sent again: request %s.", self.kind, sent.reference)
+            return redirect_to_thanks(sent.reference, sent.urgent)
         if form.is_valid():
             return self.form_valid(form)
         return self.form_invalid(form)
@@ -50,6 +61,13 @@ class RequestFormView(RateLimitMixin, FormView):
     def form_valid(self, form):
         saved = services.submit_request(form, self.kind)
         return redirect_to_thanks(saved.reference, saved.urgent)
+
+    def form_invalid(self, form):
+        if form.token_problem:
+            # Too fast, a token that does not verify, or a page open for days: the
+            # patient gets the form back to send again. In the log, without details.
+            logger.info("Gave a %s form back to send again (%s).", self.kind, form.token_problem)
+        return super().form_invalid(form)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -97,7 +115,9 @@ class ThanksView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(urgent=self.urgent, target_days=settings.RESPONSE_TARGET_BUSINESS_DAYS)
+        context.update(
+            urgent=self.urgent, target_days=settings.RESPONSE_TARGET_ROUTINE_BUSINESS_DAYS
+        )
         return context
 
     def render_to_response(self, context, **response_kwargs):

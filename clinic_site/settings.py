@@ -254,8 +254,41 @@ PHONENUMBER_DEFAULT_REGION = env("PHONE_REGION", "US")
 FRONT_DESK_EMAIL = env("FRONT_DESK_EMAIL", "frontdesk@clinic.example")
 # The site's public address, for links in staff emails.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-# How soon the clinic promises to answer a request, in business days.
-RESPONSE_TARGET_BUSINESS_DAYS = int(env("RESPONSE_TARGET_BUSINESS_DAYS", "1"))
+# Response targets (appointments/business_days.py): how soon the front desk reaches
+# a patient, counted in clinic hours only. Urgent: a safety answer was yes.
+RESPONSE_TARGET_URGENT_BUSINESS_HOURS = int(env("RESPONSE_TARGET_URGENT_BUSINESS_HOURS", "2"))
+RESPONSE_TARGET_ROUTINE_BUSINESS_DAYS = int(env("RESPONSE_TARGET_ROUTINE_BUSINESS_DAYS", "1"))
+# Clinic days and hours (TIME_ZONE), and whose public holidays close it (the `holidays`
+# library: a country code and optionally a state, e.g. "US" and "NY"). Staff add the
+# clinic's own closure days in the admin. CLINIC_DAYS: weekday names, e.g. "Mon-Fri" or
+# "Mon,Tue,Wed,Thu,Fri,Sat".
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def weekdays(text):
+    """ "Mon-Fri" or "Mon,Wed,Fri" -> [0, 2, 4] (Monday is 0, as date.weekday() says)."""
+    days = set()
+    for part in text.replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise ImproperlyConfigured(
+                f"CLINIC_DAYS: use weekday names like Mon-Fri, not {part!r}."
+            )
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        days.update(range(start, end + 1))
+    return sorted(days)
+
+
+CLINIC_DAYS = weekdays(env("CLINIC_DAYS", "Mon-Fri"))
+CLINIC_OPENS = env("CLINIC_OPENS", "08:00")
+CLINIC_CLOSES = env("CLINIC_CLOSES", "17:00")
+CLINIC_HOLIDAYS_COUNTRY = env("CLINIC_HOLIDAYS_COUNTRY", "US")
+CLINIC_HOLIDAYS_SUBDIVISION = env("CLINIC_HOLIDAYS_SUBDIVISION", "")
+# After an urgent call that did not reach the patient, try again this much later
+# (within clinic hours: later the same day when the clinic is still open).
+URGENT_RETRY_MINUTES = int(env("URGENT_RETRY_MINUTES", "60"))
+# The printable call sheet lists at most this many requests (the list's first ones).
+CALL_SHEET_MAX_ROWS = 200
 # Spam trap: a form sent sooner than this after it was shown is treated as a bot.
 REQUEST_MIN_FILL_SECONDS = 3
 # A form left open longer than this asks the patient to press Send again.

@@ -28,7 +28,16 @@ browser would. The form rate limit is raised for the run (REQUEST_RATE_LIMIT).
    served by the same gunicorn through whitenoise as the reference; each page's
    throughput is given as a share of it (median of the per-round shares). Every
    measurement is repeated (rounds interleave the targets) and the median reported.
-   The POST's rows are deleted after.
+   The form's "started" token is single-use (sent again, it stores nothing and is
+   redirected to the first request's thanks page), so every POST carries its own: a
+   child process with the run's environment (its SECRET_KEY) signs enough of them for
+   every POST run at a generous ceiling rate; they go into wrk's Lua script as a table;
+   each wrk thread sends every n-th of them (n = threads, from its own first one on)
+   and, in each wrk run, carries on after the last one it sent in the run before, so
+   no token is sent twice. The CSRF cookie and token come from one GET and are shared.
+   The rows stored must cover every POST answered without error (a replay, or a token
+   that ran out, stores nothing), and every answer must be the redirect (302). The
+   POST's rows are deleted after.
 3. Page weight: Debian's Chromium through Playwright, a fresh context (first visit) per
    page: bytes of HTML, CSS, JS, fonts and images, as transferred (compressed) and
    decoded, the number of requests, and scripts that block rendering.
@@ -59,7 +68,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from common import (
     BIN,
@@ -120,6 +129,11 @@ TARGET_SHARE_CACHED = 0.80
 TARGET_WEIGHT_KB = 50
 TARGET_REQUESTS = 6
 TARGET_POST_P99_MS = 250.0
+# Form tokens signed for the POST runs: enough for this many POSTs a second over every
+# POST run (warm-up included), several times what a run reaches (about 200/s on 2
+# CPUs, SQLite taking one write at a time); wrk says when they run out.
+POST_TOKENS_PER_SECOND = 1500
+TOKENS_SENT_ENV = "BENCH_TOKENS_SENT"
 
 
 def median(values):
@@ -150,7 +164,13 @@ def worker_main(name, params):
     import django
 
     django.setup()
-    result = {"pages": worker_pages, "fill": worker_fill, "cleanup": worker_cleanup}[name](params)
+    workers = {
+        "pages": worker_pages,
+        "fill": worker_fill,
+        "cleanup": worker_cleanup,
+        "tokens": worker_tokens,
+    }
+    result = workers[name](params)
     print(RESULT_MARK + json.dumps(result), flush=True)
 
 
@@ -282,6 +302,18 @@ def worker_fill(params):
     return result
 
 
+def worker_tokens(params):
+    """`count` distinct form tokens, signed with the run's SECRET_KEY, shown a minute ago
+    (older than the minimum fill time, far younger than the maximum age)."""
+    from appointments.forms import start_token
+
+    shown = time.time() - 60
+    tokens = [start_token(shown) for _ in range(params["count"])]
+    if len(set(tokens)) != len(tokens):
+        raise RuntimeError("two form tokens came out the same")
+    return {"tokens": tokens}
+
+
 def worker_cleanup(params):
     """Delete the rows the POST run made: its requests (with their history) and the
     front-desk notifications queued for them."""
@@ -324,6 +356,7 @@ def worker(env, deadline, name, params, at_most=600):
 
 WRK_DONE = r"""
 done = function(summary, latency, requests)
+  if report_tokens then report_tokens() end
   local e = summary.errors
   io.write(string.format(
     "BENCH requests=%.0f duration_us=%.0f bytes=%.0f connect=%.0f read=%.0f write=%.0f " ..
@@ -335,15 +368,80 @@ end
 """
 
 
+# The POST's single-use form tokens. Before this part, the script sets `tokens` (a table),
+# `step` (wrk's thread count) and `prefix` (the urlencoded body up to the token).
+# setup() numbers the threads; thread n (from 0) sends every step-th token from the
+# (n+1)-th on (Lua counts from 1): tokens[n + 1 + step * k], k = 0, 1, 2, ... No two
+# threads share a token, and each wrk run carries on where the thread of the same
+# number stopped in the run before (BENCH_TOKENS_SENT: the counts so far, by thread),
+# so no token is sent twice. A thread that runs out sends "exhausted" (the form comes
+# back, nothing is stored) and says so. wrk also calls request() once in its main state
+# to look at the request; that one is never sent. Answers other than 302 are counted.
+WRK_TOKENS = r"""
+local before = {}
+for count in (os.getenv("BENCH_TOKENS_SENT") or ""):gmatch("%d+") do
+  before[#before + 1] = tonumber(count)
+end
+local threads = {}
+id, sent, exhausted, other = 0, 0, 0, 0
+
+setup = function(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+
+request = function()
+  local token = tokens[id + 1 + step * ((before[id + 1] or 0) + sent)]
+  sent = sent + 1
+  if token == nil then
+    exhausted = exhausted + 1
+    token = "exhausted"
+  end
+  return wrk.format(nil, nil, nil, prefix .. token)
+end
+
+response = function(status, headers, body)
+  if status ~= 302 then other = other + 1 end
+end
+
+report_tokens = function()
+  local counts, out, others = {}, 0, 0
+  for index, thread in ipairs(threads) do
+    counts[index] = thread:get("sent")
+    out = out + thread:get("exhausted")
+    others = others + thread:get("other")
+  end
+  io.write(string.format("BENCH_TOKENS exhausted=%d not_302=%d sent=%s\n",
+    out, others, table.concat(counts, ",")))
+end
+"""
+
+
 def lua_string(value):
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def wrk_script(path, headers, method="GET", body=None):
+def wrk_script(path, headers, method="GET", body=None, tokens=None, threads=1):
+    """A wrk script: one fixed request; or, with `tokens`, a POST of `body` (a dict of
+    form fields) with a "started" token of its own in each request (WRK_TOKENS)."""
     lines = [f"wrk.method = {lua_string(method)}"]
-    if body is not None:
-        lines.append(f"wrk.body = {lua_string(body)}")
     lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()]
+    if tokens is None:
+        if body is not None:
+            lines.append(f"wrk.body = {lua_string(body)}")
+    else:
+        # The token goes last; URL-encoded here, a table of them is built as the script
+        # loads, from one long string (LuaJIT limits the constants in one chunk).
+        fields = {k: v for k, v in body.items() if k != "started"}
+        lines.append(f"prefix = {lua_string(urlencode(fields) + '&started=')}")
+        lines.append(f"step = {threads}")
+        encoded = "\n".join(quote(token, safe="") for token in tokens)
+        if "]==]" in encoded:
+            raise RuntimeError("a form token cannot go into a Lua long string")
+        lines.append(f"local token_text = [==[\n{encoded}\n]==]")
+        lines.append("tokens = {}")
+        lines.append('for token in token_text:gmatch("[^\\n]+") do tokens[#tokens + 1] = token end')
+        lines.append(WRK_TOKENS)
     path.write_text("\n".join(lines) + "\n" + WRK_DONE)
     return path
 
@@ -355,9 +453,21 @@ class Target:
     script: Path
     runs: list = field(default_factory=list)  # parsed wrk results, one per round
     raw: list = field(default_factory=list)
+    warmups: list = field(default_factory=list)  # parsed wrk results of the warm-ups
+    # With form tokens (the POST): how many the script holds, how many each wrk thread
+    # has sent so far (the next run carries on from there), and the totals of every run
+    # (warm-ups included).
+    tokens: int = 0
+    sent_by_thread: list = field(default_factory=list)
+    tokens_exhausted: int = 0
+    not_redirected: int = 0
 
     def value(self, key):
         return median([run[key] for run in self.runs])
+
+    @property
+    def tokens_sent(self):
+        return sum(self.sent_by_thread)
 
 
 def run_wrk(port, target, seconds, options, deadline, record=True):
@@ -373,22 +483,41 @@ def run_wrk(port, target, seconds, options, deadline, record=True):
         str(target.script),
         f"http://{HOST}:{port}{target.path}",
     ]
+    env = None
+    if target.tokens:
+        # Each thread carries on after the last token it sent in the runs before.
+        env = os.environ | {TOKENS_SENT_ENV: ",".join(map(str, target.sent_by_thread))}
     result = subprocess.run(
         command,
         capture_output=True,
         text=True,
+        env=env,
         timeout=deadline.timeout(seconds + 30),
         stdin=subprocess.DEVNULL,
     )
-    line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
+    lines = result.stdout.splitlines()
+    line = next((x for x in lines if x.startswith("BENCH ")), None)
     if result.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed on {target.label}:\n{result.stdout}\n{result.stderr}")
     values = {k: float(v) for k, v in (item.split("=") for item in line.split()[1:])}
     values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
     values["errors"] = sum(values[k] for k in ("connect", "read", "write", "status", "timeout"))
+    if target.tokens:
+        token_line = next((x for x in lines if x.startswith("BENCH_TOKENS ")), None)
+        if token_line is None:
+            raise RuntimeError(f"wrk said nothing of the form tokens:\n{result.stdout}")
+        used = dict(item.split("=") for item in token_line.split()[1:])
+        sent = [int(n) for n in used["sent"].split(",")]
+        before = target.sent_by_thread + [0] * (len(sent) - len(target.sent_by_thread))
+        target.sent_by_thread = [a + b for a, b in zip(before, sent, strict=True)]
+        target.tokens_exhausted += int(used["exhausted"])
+        target.not_redirected += int(used["not_302"])
+        values["not_302"] = int(used["not_302"])
     if record:
         target.runs.append(values)
         target.raw.append(result.stdout.replace(line, "").strip())
+    else:
+        target.warmups.append(values)
     return values
 
 
@@ -411,10 +540,12 @@ def share_of_reference(page, reference):
 
 
 def consultation_post(port, min_fill_seconds):
-    """(headers, body) of a valid consultation request, its tokens from one GET.
+    """(headers, fields) of a valid consultation request, its tokens from one GET.
 
-    The CSRF cookie and token pair and the signed `started` stamp stay valid for the
-    whole run; the wait makes the stamp older than the form's minimum fill time."""
+    The CSRF cookie and token pair stay valid for the whole run and are shared by every
+    POST. The signed, single-use `started` token is good for one POST (the check POST):
+    the wait makes it older than the form's minimum fill time. wrk sends the fields with
+    a token of its own in each request (WRK_TOKENS)."""
     status, headers, body, _ = http_request(
         port, "GET", FORM, {"Host": f"{HOST}:{port}", "X-Forwarded-Proto": "https"}
     )
@@ -451,7 +582,7 @@ def consultation_post(port, min_fill_seconds):
         "X-Forwarded-Proto": "https",
         "Accept-Encoding": ACCEPT_ENCODING,
     }
-    return headers, urlencode(fields)
+    return headers, fields
 
 
 def stored_requests(database):
@@ -693,19 +824,37 @@ def main():
                 log("Page weight: Chromium, a first visit to each page ...")
                 weight = page_weight(port, deadline)
                 log("HTTP, cached: consultation POST ...")
-                post_headers, body = consultation_post(port, cached["min_fill_seconds"])
+                post_headers, fields = consultation_post(port, cached["min_fill_seconds"])
                 status, answer, *_ = http_request(
-                    port, "POST", FORM, post_headers | {"Host": f"{HOST}:{port}"}, body
+                    port,
+                    "POST",
+                    FORM,
+                    post_headers | {"Host": f"{HOST}:{port}"},
+                    urlencode(fields),
                 )
                 location = answer.get("Location", "")
                 if status != 302 or "/appointments/thanks/" not in location:
                     raise RuntimeError(f"the check POST answered {status} {location}")
                 if stored_requests(database) != 1:
                     raise RuntimeError("the check POST was not stored (a spam trap?)")
+                # A form token per POST: signed in a child with this run's SECRET_KEY,
+                # enough for POST_TOKENS_PER_SECOND over every POST run, plus one per
+                # connection (requests still open when a run ends).
+                post_seconds = options.warmup_seconds + options.repeats * options.seconds
+                count = POST_TOKENS_PER_SECOND * post_seconds + options.connections
+                tokens = worker(base_env, deadline, "tokens", {"count": count})["tokens"]
                 post = Target(
                     "consultation POST",
                     FORM,
-                    wrk_script(work / "post.lua", post_headers, "POST", body),
+                    wrk_script(
+                        work / "post.lua",
+                        post_headers,
+                        "POST",
+                        fields,
+                        tokens=tokens,
+                        threads=options.threads,
+                    ),
+                    tokens=len(tokens),
                 )
                 measure(port, [post], options, deadline)
                 over_http[mode]["post"] = post
@@ -817,9 +966,18 @@ def main():
     post = over_http["cached"]["post"]
     post_done = sum(r["requests"] for r in post.runs)
     post_errors = sum(r["errors"] for r in post.runs)
+    # Answered without error in every POST run, warm-ups and the check POST included:
+    # each had a token of its own, so each must have stored a request. A replay, or a
+    # token given back (too fresh, not verifying, run out), stores nothing and makes
+    # the stored count fall short.
+    post_answered = 1 + sum(r["requests"] - r["errors"] for r in post.warmups + post.runs)
     lines.append(
-        f"consultation POST: {stored} requests stored in the run (warm-up and one check "
-        f"included; wrk counted {post_done:.0f} answers in the measured rounds); "
+        f"consultation POST: {stored} requests stored in the run, {post_answered:.0f} "
+        f"answered without error (one check and the warm-up included; wrk counted "
+        f"{post_done:.0f} answers in the measured rounds); a form token of its own in "
+        f"each: {post.tokens_sent} of the {post.tokens} signed sent, each once"
+        + (f", {post.tokens_exhausted} sent after they RAN OUT" if post.tokens_exhausted else "")
+        + f"; {post.not_redirected} answers other than the redirect to the thanks page; "
         f"{cleanup['requests']} deleted afterwards ({cleanup['rows']} rows with their "
         f"history and queued notifications)"
     )
@@ -855,7 +1013,7 @@ def main():
     pw_bytes = sum(e["transferred"] for e in pw_rest)
     fonts = sum(1 for label, _ in PAGES for e in weight[label]["requests"] if e["kind"] == "fonts")
     post_p99 = post.value("p99_us") / 1000
-    stored_short = post_done - post_errors > stored
+    stored_short = post_answered > stored
     guide_pages = ["procedure page", *(label for label, _ in GUIDE_PARTS)]
     slowest = max(uncached["pages"][label]["median"] for label in guide_pages)
     targets = [
@@ -905,8 +1063,14 @@ def main():
             f"consultation POST, {options.connections} connections, SQLite: "
             f"p99 < {TARGET_POST_P99_MS:g} ms, 0 errors",
             f"{post_p99:.0f} ms, {post_errors:.0f} errors"
-            + (", FEWER STORED THAN ANSWERED" if stored_short else ""),
-            post_p99 < TARGET_POST_P99_MS and post_errors == 0 and not stored_short,
+            + (", FEWER STORED THAN ANSWERED" if stored_short else "")
+            + (", TOKENS RAN OUT" if post.tokens_exhausted else "")
+            + (f", {post.not_redirected} NOT 302" if post.not_redirected else ""),
+            post_p99 < TARGET_POST_P99_MS
+            and post_errors == 0
+            and not stored_short
+            and not post.tokens_exhausted
+            and not post.not_redirected,
         ),
     ]
     lines.append("")

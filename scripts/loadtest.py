@@ -8,18 +8,27 @@ production settings (DEBUG off), on a free port of 127.0.0.1, against a throwawa
 database: a SQLite file in a temporary folder, or a new database created next to
 DATABASE_URL's (which must be on loopback) and dropped afterwards.
 
-Load phase: CLIENTS threads send SUBMISSIONS consultation requests between them. Each
-one does what a browser does: GET the form (CSRF cookie, CSRF token and the signed
-"started" token from the HTML), then POST a valid request with a unique name and email.
-A 302 to the thanks page is an acknowledgement; its reference is kept. Afterwards every
-acknowledged reference is looked up in the database.
+Load phase: CLIENTS threads send SUBMISSIONS consultation requests between them, each
+client its share. The form's "started" token is single-use (a token sent again finds
+the request it made and stores nothing) and must be at least REQUEST_MIN_FILL_SECONDS
+old, so each client works as a patient with one browser tab per request: it first GETs
+one form per submission it will make (each GET gives its own CSRF cookie, CSRF token and
+signed "started" token, read from the HTML), waits once for the minimum fill time, then
+POSTs them back to back, each a valid request with its own token and a unique name and
+email. A 302 to the thanks page is an acknowledgement; its reference is kept.
+Afterwards every acknowledged reference is looked up in the database.
 
 Crash phase: the same load; part-way through, gunicorn's master and workers are killed
-with SIGKILL, gunicorn is started again, and the clients carry on. Then every
-acknowledged request must be in the database, no submission may be stored twice, and
-the database's own integrity check must pass (SQLite: PRAGMA integrity_check and
-foreign_key_check; PostgreSQL: a full read of every table, plus amcheck on every table
-and index when POSTGRES_ADMIN_URL, which scripts/with-postgres.sh sets, allows it).
+with SIGKILL, gunicorn is started again, and the clients carry on. A POST refused before
+anything was sent, or cut off after it was sent (the patient was told nothing), is sent
+again, unchanged, once the server is back: with the same token, so a resend of a request
+stored just before the crash must be redirected to that request's thanks page, and that
+counts as acknowledged (a resend is not a duplicate). Then every acknowledged request
+must be in the database under the reference it was acknowledged with, every crash-phase
+submission must end acknowledged, no submission may be stored twice, and the database's
+own integrity check must pass (SQLite: PRAGMA integrity_check and foreign_key_check;
+PostgreSQL: a full read of every table, plus amcheck on every table and index when
+POSTGRES_ADMIN_URL, which scripts/with-postgres.sh sets, allows it).
 
 The requests look as if they came through the HTTPS proxy of production
 (X-Forwarded-Proto: https, one X-Forwarded-For loopback address per client, with
@@ -27,13 +36,13 @@ TRUSTED_PROXY_COUNT=1), so the production security settings stay as they are. Th
 rate limit is raised for the run with REQUEST_RATE_LIMIT.
 
 Exits 1 when a pass condition fails: any server error (5xx), any submission not
-acknowledged in the load phase, any acknowledged request missing, any duplicate, or a
-failed integrity check. Every loop is bounded in count and in time (--time-limit).
+acknowledged in the end (a POST cut off after sending is sent again in either phase),
+any acknowledged request missing, any duplicate, or a failed integrity check. Every loop
+is bounded in count and in time (--time-limit).
 """
 
 import argparse
 import contextlib
-import itertools
 import os
 import re
 import secrets
@@ -46,6 +55,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -69,6 +79,8 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 FORM = "/appointments/consultation/"
 THANKS = re.compile(r"^/appointments/thanks/([2-9A-HJ-NP-Z]{8})/(call-now/)?$")
 QUERY_MARKER = "loadtest-query-marker"
+# Sends of one submission at most (0.2 s apart), between the crash and the restart.
+MAX_SENDS = 1000
 
 
 # The run ------------------------------------------------------------------------------
@@ -80,6 +92,7 @@ class Phase:
     planned: int
     submitted: int = 0
     acknowledged: dict = field(default_factory=dict)  # email -> reference
+    resent: set = field(default_factory=set)  # emails whose POST was cut off and sent again
     server_errors: int = 0
     client_errors: Counter = field(default_factory=Counter)
     no_answer: int = 0
@@ -124,23 +137,31 @@ class LoadRun:
         }
 
     def client(self, phase, client, numbers):
-        """One simulated patient after another from the same address, until none are left."""
+        """One browser from one address, a tab per request: every form, then every send.
+
+        Each form's "started" token is single-use, so each submission needs a form of
+        its own; all of them are fetched first, then one wait makes every token older
+        than the minimum fill time, and the POSTs go back to back (the load stays high).
+        """
         headers = proxy_headers(client)
         headers["Host"] = f"{HOST}:{self.port}"
         referer = f"https://{HOST}:{self.port}{FORM}"
-        started = None
+        forms = []
         for number in numbers:
             if time.monotonic() > self.deadline:
-                return
+                break
             page = self.get_form(phase, headers)
-            if page is None:
-                continue
-            csrf_cookie, csrf_token, page_started = page
-            if started is None:
-                # Filled in no faster than a person: the form's timing trap would
-                # otherwise answer like a thank-you and store nothing.
-                time.sleep(self.fill_seconds)
-                started = page_started
+            if page is not None:
+                forms.append((number, page))
+        if not forms:
+            return
+        # Filled in no faster than a person: a token younger than the minimum fill time
+        # gets the form back (HTTP 200) and nothing is stored. The last form's token is
+        # the youngest.
+        time.sleep(self.fill_seconds)
+        for number, (csrf_cookie, csrf_token, started) in forms:
+            if time.monotonic() > self.deadline:
+                return
             email, fields = self.submission(phase, number)
             fields.update(csrfmiddlewaretoken=csrf_token, started=started)
             post_headers = {
@@ -182,28 +203,32 @@ class LoadRun:
         return None
 
     def post(self, phase, email, body, headers):
+        """Send one submission until it is answered; the same body (and token) each time."""
         with phase.lock:
             phase.submitted += 1
-        while True:
+        answer, cut_off = None, False
+        for _ in range(MAX_SENDS):
             try:
-                status, response_headers, _, seconds = http_request(
-                    self.port, "POST", FORM, headers, body
-                )
+                answer = http_request(self.port, "POST", FORM, headers, body)
                 break
             except ServerDown:
                 # Refused before anything was sent: safe to send again once it is back.
-                if time.monotonic() > self.deadline:
-                    with phase.lock:
-                        phase.no_answer += 1
-                    return
-                time.sleep(0.2)
+                pass
             except OSError:
-                # Sent, and the connection died (the crash): the outcome is unknown to
-                # the patient, who was not told it worked. Not acknowledged.
-                with phase.lock:
-                    phase.no_answer += 1
-                return
+                # Sent, and the connection died (the crash): the patient was told nothing
+                # and presses Send again. The same form and token: if the first send was
+                # stored, the resend is answered with that request's thanks page.
+                cut_off = True
+            if time.monotonic() > self.deadline:
+                break
+            time.sleep(0.2)
         with phase.lock:
+            if cut_off:
+                phase.resent.add(email)
+            if answer is None:
+                phase.no_answer += 1
+                return
+            status, response_headers, _, seconds = answer
             if status == 302:
                 location = urlsplit(response_headers.get("Location", "")).path
                 match = THANKS.match(location)
@@ -218,20 +243,14 @@ class LoadRun:
                 phase.client_errors[f"POST {status}"] += 1
 
     def run(self, phase, clients, during=None):
-        """Send phase.planned submissions from `clients` threads; `during` runs alongside."""
-        counter = itertools.count()
-        lock = threading.Lock()
+        """Send phase.planned submissions from `clients` threads; `during` runs alongside.
 
-        def numbers():
-            while True:
-                with lock:
-                    number = next(counter)
-                if number >= phase.planned:
-                    return
-                yield number
-
+        Client n sends submissions n, n + clients, n + 2 * clients, ..."""
         with ThreadPoolExecutor(max_workers=clients) as pool:
-            futures = [pool.submit(self.client, phase, n, numbers()) for n in range(clients)]
+            futures = [
+                pool.submit(self.client, phase, n, range(n, phase.planned, clients))
+                for n in range(clients)
+            ]
             extra = during() if during else None
             for future in futures:
                 future.result(timeout=max(1, self.deadline - time.monotonic() + HTTP_TIMEOUT))
@@ -256,9 +275,15 @@ class SQLiteDatabase:
 
     def rows(self):
         with contextlib.closing(sqlite3.connect(self.path, timeout=30)) as connection:
-            return connection.execute(
-                "SELECT email, reference FROM appointments_request WHERE email LIKE 'load-%'"
+            rows = connection.execute(
+                "SELECT email, reference, submitted_at FROM appointments_request "
+                "WHERE email LIKE 'load-%'"
             ).fetchall()
+        # Django keeps SQLite's datetimes as ISO text in UTC.
+        return [
+            (email, reference, datetime.fromisoformat(at).replace(tzinfo=UTC))
+            for email, reference, at in rows
+        ]
 
     def integrity(self):
         with contextlib.closing(sqlite3.connect(self.path, timeout=30)) as connection:
@@ -306,7 +331,8 @@ class PostgreSQLDatabase:
     def rows(self):
         with self.psycopg.connect(self.url, connect_timeout=10) as connection:
             return connection.execute(
-                "SELECT email, reference FROM appointments_request WHERE email LIKE 'load-%'"
+                "SELECT email, reference, submitted_at FROM appointments_request "
+                "WHERE email LIKE 'load-%'"
             ).fetchall()
 
     def integrity(self):
@@ -355,14 +381,27 @@ class PostgreSQLDatabase:
 
 
 def compare(phase, stored):
-    """(lost, duplicated, stored without acknowledgement) for one phase's submissions."""
-    mine = [(email, ref) for email, ref in stored if f"-{phase.name}-" in email]
+    """(lost, duplicated, stored without acknowledgement) for one phase's submissions.
+
+    `stored` holds (email, reference, submitted_at) rows. An acknowledgement is lost
+    unless a row has its email and the reference it was acknowledged with."""
+    mine = [(email, ref) for email, ref, _ in stored if f"-{phase.name}-" in email]
     by_email = Counter(email for email, _ in mine)
     stored_pairs = set(mine)
     lost = sum(1 for pair in phase.acknowledged.items() if pair not in stored_pairs)
     duplicated = sum(count - 1 for count in by_email.values() if count > 1)
     unacknowledged = sum(1 for email in by_email if email not in phase.acknowledged)
     return lost, duplicated, unacknowledged
+
+
+def resends(phase, stored, killed_at):
+    """(stored before the crash, stored after it) among the phase's resent submissions.
+
+    A resend of one stored before the crash (its answer was lost) was answered with that
+    request's thanks page; one stored after it was stored by a resend."""
+    when = {email: at for email, _, at in stored if email in phase.resent}
+    before = sum(1 for at in when.values() if killed_at and at.timestamp() < killed_at)
+    return before, len(when) - before
 
 
 def main():
@@ -437,6 +476,7 @@ def main():
             while len(crash_phase.acknowledged) < threshold and time.monotonic() < limit:
                 time.sleep(0.02)
             crash["acknowledged_before"] = len(crash_phase.acknowledged)
+            crash["killed_at"] = time.time()  # Wall clock, as the rows' submitted_at.
             workers_killed = server.kill()
             killed_at = time.monotonic()
             time.sleep(1)  # Down for a moment: clients meet refused connections.
@@ -471,6 +511,7 @@ def main():
                 phase.name,
                 phase.submitted,
                 len(phase.acknowledged),
+                len(phase.resent),
                 phase.server_errors,
                 sum(phase.client_errors.values()),
                 phase.no_answer,
@@ -490,6 +531,7 @@ def main():
         "phase",
         "submitted",
         "acknowledged",
+        "resent",
         "5xx",
         "4xx/other",
         "no answer",
@@ -501,16 +543,28 @@ def main():
     )
     print("  ".join(f"{head:>12}" for head in heads))
     for row in rows:
-        cells = [f"{row[0]:>12}"] + [f"{value:>12}" for value in row[1:8]]
-        cells += [f"{value:>12.0f}" for value in row[8:]]
+        cells = [f"{row[0]:>12}"] + [f"{value:>12}" for value in row[1:9]]
+        cells += [f"{value:>12.0f}" for value in row[9:]]
         print("  ".join(cells))
     rate = main_phase.submitted / load_seconds if load_seconds else 0
     print(f"load phase: {load_seconds:.1f} s, {rate:.0f} submissions/s")
     print(
         f"crash phase: kill -9 of the master and {crash.get('workers_killed', 0)} workers after "
         f"{crash.get('acknowledged_before', 0)} acknowledgements; serving again after "
-        f"{crash.get('down_seconds', 0):.1f} s; {crash_phase.no_answer} submission(s) cut off "
-        f"unanswered, {crash_phase.unacknowledged} of them stored all the same"
+        f"{crash.get('down_seconds', 0):.1f} s"
+    )
+    if main_phase.resent:
+        print(
+            f"load phase: {len(main_phase.resent)} submission(s) cut off after sending (no "
+            "crash: a timeout or a reset) and sent again with the same token"
+        )
+    before, after = resends(crash_phase, stored, crash.get("killed_at"))
+    print(
+        f"crash phase: {len(crash_phase.resent)} submission(s) cut off after sending and sent "
+        f"again with the same token: {before} already stored before the crash (the resend "
+        f"answered with that request's thanks page, nothing stored again), {after} stored "
+        f"by the resend; {crash_phase.no_answer} never answered, "
+        f"{crash_phase.unacknowledged} stored without an acknowledgement"
     )
     print(f"integrity: {'ok' if integrity_ok else 'FAILED'} ({integrity_detail})")
     query_logged = QUERY_MARKER in access_log
@@ -534,6 +588,12 @@ def main():
             failures.append(f"{phase.name}: {phase.duplicated} duplicated")
     if crash_phase.submitted < options.crash_submissions:
         failures.append(f"crash phase: only {crash_phase.submitted} submissions sent")
+    if len(crash_phase.acknowledged) != crash_phase.submitted:
+        # Sending again is safe (single-use tokens), so every one must end answered.
+        failures.append(
+            f"crash phase: {crash_phase.submitted - len(crash_phase.acknowledged)} "
+            "submission(s) not acknowledged, resends included"
+        )
     if len(crash_phase.acknowledged) <= crash.get("acknowledged_before", 0):
         failures.append("crash phase: nothing acknowledged after the restart")
     if not integrity_ok:
@@ -545,7 +605,9 @@ def main():
         print("FAIL: " + "; ".join(failures))
         print(f"logs kept in {work}")
         return 1
-    print("PASS: 0 server errors, 0 lost, 0 duplicated, integrity ok")
+    print(
+        "PASS: 0 server errors, every submission acknowledged, 0 lost, 0 duplicated, integrity ok"
+    )
     if not options.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -29,6 +29,7 @@ a request, a second clinic settings row, a login-attempt record or a task result
 nobody sees an authenticator app's secret again). Staff never see users or devices.
 """
 
+import datetime
 import re
 
 import pytest
@@ -39,6 +40,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from appointments.models import ClosureDay, DiscardedSend
 from education.models import ClinicSettings, Procedure
 from tests.appointments.factories import make_request
 from tests.conftest import staff_group
@@ -105,11 +107,24 @@ education_clinicsettings_redirect              login      to change  to change  
 
 appointments_request_changelist                login      403        403        200        200
 appointments_request_export                    login      403        403        200        200
+appointments_request_call_sheet                login      403        403        200        200
 appointments_request_add                       login      403        403        403        403
 appointments_request_change                    login      403        403        200        200
 appointments_request_delete                    login      403        403        403        200
 appointments_request_history                   login      403        403        200        200
 appointments_request_redirect                  login      to change  to change  to change  to change
+appointments_closureday_changelist             login      403        403        200        200
+appointments_closureday_add                    login      403        403        200        200
+appointments_closureday_change                 login      403        403        200        200
+appointments_closureday_delete                 login      403        403        200        200
+appointments_closureday_history                login      403        403        200        200
+appointments_closureday_redirect               login      to change  to change  to change  to change
+appointments_discardedsend_changelist          login      403        403        200        200
+appointments_discardedsend_add                 login      403        403        403        403
+appointments_discardedsend_change              login      403        403        200        200
+appointments_discardedsend_delete              login      403        403        403        403
+appointments_discardedsend_history             login      403        403        200        200
+appointments_discardedsend_redirect            login      to change  to change  to change  to change
 
 auth_user_changelist                           login      403        403        403        200
 auth_user_add                                  login      403        403        403        200
@@ -196,6 +211,12 @@ def make_objects(django_user_model):
         "education.glossaryterm": procedure.glossary_terms.get(),
         "education.clinicsettings": ClinicSettings.objects.create(pk=1, name="Test clinic"),
         "appointments.request": make_request(),
+        "appointments.closureday": ClosureDay.objects.create(
+            day=datetime.date(2030, 1, 2), name="Staff day"
+        ),
+        "appointments.discardedsend": DiscardedSend.objects.create(
+            day=datetime.date(2030, 1, 2), form="call_back", reason="honeypot", count=1
+        ),
         "auth.user": someone,
         "auth.group": staff_group("Front desk"),
         "otp_totp.totpdevice": TOTPDevice.objects.create(user=someone, name="Phone"),

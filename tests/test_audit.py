@@ -34,6 +34,7 @@ PATIENT = {
 }
 STAFF_NOTES = "Quixote prefers mornings, lives alone."
 CALL_NOTES = "Talked about the itching pump site."
+APPOINTMENT_WITH = "Dr Quixotic-Named, room 2"
 TRACES = [
     "Zebulon",
     "Quixote",
@@ -44,6 +45,7 @@ TRACES = [
     "Hollyhock",
     "lives alone",
     "itching",
+    "Quixotic",
 ]
 
 
@@ -93,6 +95,9 @@ def test_a_request_worked_and_deleted_in_the_admin_leaves_no_patient_detail_behi
     data = change_form_data(
         request,
         status="scheduled",
+        appointment_at_0="2030-01-07",
+        appointment_at_1="10:30",
+        appointment_with=APPOINTMENT_WITH,
         staff_notes=STAFF_NOTES,
         call={"outcome": "reached", "notes": CALL_NOTES},
     )
@@ -140,7 +145,7 @@ def test_deleting_requests_with_the_list_action_keeps_only_their_references(
     requests = [make_request(name="Zebulon Quixote"), make_request(email="zq.patient@x.org")]
     changelist = reverse("admin:appointments_request_changelist")
     response = superuser_client.post(
-        changelist + "?status=all",
+        changelist + "?show=all",
         {
             "action": "delete_selected",
             "_selected_action": [r.pk for r in requests],

@@ -8,8 +8,10 @@ forged form timestamps, and odd encodings. Each one gets a 4xx or a validation m
 on the page, and invalid input stores nothing.
 
 Two kinds of case are not refusals, on purpose, and say so:
-- spam-trap hits (a forged or too-fast form timestamp, a filled honeypot) get the same
-  confirmation page a person gets, so a bot learns nothing, and nothing is stored;
+- a filled honeypot (the hidden "website" box) gets the same confirmation page a
+  person gets, so a bot learns nothing; nothing is stored, and it is counted. A form
+  timestamp that is forged, too fresh or missing is not taken for a bot: a person may
+  have sent it, so the form comes back with a message, like any other mistake;
 - text that is only unusual (other alphabets, emoji, HTML typed into a box) is valid:
   it is stored as typed, re-shown escaped, and shown escaped to staff (the tests at
   the end cover the admin list, change page, history and the CSV export).
@@ -28,18 +30,19 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from appointments.forms import TOKEN_SALT, start_token
-from appointments.models import ContactAttempt, Request
+from appointments.models import ContactAttempt, DiscardedSend, Request
 from education.models import Procedure
 
-from .appointments.factories import (
-    call_back_data,
-    consultation_data,
-    form_as_sent,
-    old_token,
-    shown_text,
-)
+from .appointments import factories
+from .appointments.factories import consultation_data, form_as_sent, old_token, shown_text
 
 pytestmark = pytest.mark.django_db
+
+
+def call_back_data(**overrides):
+    """The factory's call-back, with the two questions the form now asks every time."""
+    return factories.call_back_data(**{"patient_type": "new", "voicemail_ok": "yes", **overrides})
+
 
 PUBLIC = {
     "consultation": ("appointments:consultation", consultation_data),
@@ -61,7 +64,7 @@ CHOICE_FIELDS = {
         "voicemail_ok",
         "safety_pump_alarm",
     ],
-    "call_back": ["preferred_time", "safety_fever"],
+    "call_back": ["patient_type", "voicemail_ok", "preferred_time", "safety_fever"],
 }
 STAFF_PASSWORD = "test-password-123"
 
@@ -128,10 +131,18 @@ def assert_refused(response, client, form, field=None):
 
 
 def assert_discarded(response, form):
-    """A spam-trap hit: the normal confirmation page, and nothing stored."""
+    """A honeypot hit: the normal confirmation page, nothing stored, the discard counted."""
     assert response.status_code == 302
     assert "/appointments/thanks/" in response["Location"]
     assert not Request.objects.exists()
+    assert DiscardedSend.objects.get(form=form, reason="honeypot").count >= 1
+
+
+def assert_given_back(response, client, form):
+    """A form timestamp we cannot use: the form back, to check and send again."""
+    assert_refused(response, client, form, "started")
+    assert "Please check your answers, then press" in shown_text(response)
+    assert not DiscardedSend.objects.exists()
 
 
 def assert_stored(response, field, expected):
@@ -285,10 +296,15 @@ def test_a_nul_byte_in_any_field_gets_a_message(client, form, field, where):
 
 
 @pytest.mark.parametrize("form", PUBLIC)
-@pytest.mark.parametrize("field", ["started", "website"])
-def test_a_nul_byte_in_the_spam_trap_fields_is_discarded(client, form, field):
-    response = client.post(url_of(form), data_for(form, **{field: "\x00"}))
+def test_a_nul_byte_in_the_honeypot_is_discarded(client, form):
+    response = client.post(url_of(form), data_for(form, website="\x00"))
     assert_discarded(response, form)
+
+
+@pytest.mark.parametrize("form", PUBLIC)
+def test_a_nul_byte_as_the_form_timestamp_gives_the_form_back(client, form):
+    response = client.post(url_of(form), data_for(form, started="\x00"))
+    assert_given_back(response, client, form)
 
 
 # 5. Control characters ----------------------------------------------------------------------
@@ -569,11 +585,13 @@ TIMESTAMPS_REFUSED = {
     "stale-73h": lambda: stale_token(settings.REQUEST_FORM_MAX_AGE_HOURS + 1),
     "stale-1-year": lambda: stale_token(24 * 365),
 }
-TIMESTAMPS_DISCARDED = {
+TIMESTAMPS_GIVEN_BACK = {
     "tampered": lambda: old_token()[:-3] + "abc",
     "other-salt": lambda: signing.dumps(time.time() - 60, salt="something.else"),
     "other-key": lambda: signing.dumps(time.time() - 60, key="not-our-key", salt=TOKEN_SALT),
     "not-a-number": lambda: signing.dumps("yesterday", salt=TOKEN_SALT),
+    "no-time": lambda: signing.dumps({"n": "nonce-only"}, salt=TOKEN_SALT),
+    "time-not-a-number": lambda: signing.dumps({"t": "yesterday", "n": "x"}, salt=TOKEN_SALT),
     "too-fast": lambda: start_token(time.time() - 1),
     "from-the-future": lambda: start_token(time.time() + 3600),
     "empty": lambda: "",
@@ -591,11 +609,11 @@ def test_a_stale_form_timestamp_gets_a_message(client, form, token):
     assert "This page was open for a long time" in html(response)
 
 
-@pytest.mark.parametrize("token", TIMESTAMPS_DISCARDED.values(), ids=TIMESTAMPS_DISCARDED)
+@pytest.mark.parametrize("token", TIMESTAMPS_GIVEN_BACK.values(), ids=TIMESTAMPS_GIVEN_BACK)
 @pytest.mark.parametrize("form", PUBLIC)
-def test_a_forged_form_timestamp_is_discarded(client, form, token):
+def test_a_forged_or_too_fresh_form_timestamp_gives_the_form_back(client, form, token):
     response = client.post(url_of(form), data_for(form, started=token()))
-    assert_discarded(response, form)
+    assert_given_back(response, client, form)
 
 
 @pytest.mark.parametrize("form", PUBLIC)
@@ -626,8 +644,9 @@ def test_odd_encodings_and_content_types_are_refused(client, form, content_type,
     assert_nothing_stored(client, form)
     if form == "login":
         assert_refused(response, client, form)
-    elif response.status_code == 302:
-        assert_discarded(response, form)  # no form timestamp: the spam trap
+    elif response.status_code == 200:
+        assert_refused(response, client, form)  # no form timestamp, nothing else: form back
+        assert not DiscardedSend.objects.exists()
     else:
         assert response.status_code == 400
 
@@ -709,6 +728,7 @@ def test_the_admin_history_shows_hostile_text_escaped(superuser_client, superuse
             "assigned_to": superuser.pk,
             "next_follow_up": "",
             "staff_notes": SCRIPT,
+            "seen_version": hostile_request.version,
             "attempts-TOTAL_FORMS": "0",
             "attempts-INITIAL_FORMS": "0",
             "events-TOTAL_FORMS": "0",
@@ -739,7 +759,7 @@ def test_the_csv_export_neutralises_spreadsheet_formulas(client, front_desk_clie
         data_for("consultation", name=formula, email="=1+1@example.com"),
     )
     assert response.status_code == 302
-    export = front_desk_client.get(reverse("admin:appointments_request_export"), {"status": "all"})
+    export = front_desk_client.get(reverse("admin:appointments_request_export"), {"show": "all"})
     assert export.status_code == 200
     rows = list(csv.reader(io.StringIO(export.content.decode())))
     assert len(rows) == 2

@@ -66,8 +66,12 @@ def test_front_desk_works_requests_and_only_reads_content():
         "export_request",
         "add_contactattempt",
         "view_contactattempt",
-        "change_contactattempt",
         "view_requestevent",
+        "add_closureday",
+        "change_closureday",
+        "delete_closureday",
+        "view_closureday",
+        "view_discardedsend",
     }
     assert codenames(roles.FRONT_DESK) == expected
 

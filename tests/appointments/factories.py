@@ -3,6 +3,7 @@
 All data is obviously fake: "Test Patient" names, 555-01xx numbers, example.com emails.
 """
 
+import datetime
 import html
 import itertools
 import time
@@ -58,6 +59,8 @@ def call_back_data(**overrides):
         "name": "Test Patient Two",
         "phone": "(202) 555-0102",
         "preferred_time": "afternoon",
+        "voicemail_ok": "yes",
+        "patient_type": "new",
         "reason": "Questions about the pump trial.",
         "website": "",
         "started": old_token(),
@@ -81,6 +84,9 @@ def make_request(**fields):
         "submitted_at": timezone.now(),
     }
     values.update(fields)
+    if values.get("status") == Request.Status.SCHEDULED:
+        # "Scheduled" means booked: a date and time (the database insists).
+        values.setdefault("appointment_at", timezone.now() + datetime.timedelta(days=7))
     return Request.objects.create(**values)
 
 

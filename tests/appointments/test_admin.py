@@ -44,7 +44,11 @@ def change_form_data(request, **overrides):
         "closing_reason": request.closing_reason,
         "assigned_to": request.assigned_to_id or "",
         "next_follow_up": request.next_follow_up.isoformat() if request.next_follow_up else "",
+        "appointment_at_0": "",
+        "appointment_at_1": "",
+        "appointment_with": request.appointment_with,
         "staff_notes": request.staff_notes,
+        "seen_version": request.version,
         "attempts-TOTAL_FORMS": "1" if call else "0",
         "attempts-INITIAL_FORMS": "0",
         "attempts-MIN_NUM_FORMS": "0",
@@ -73,24 +77,44 @@ def change_form_data(request, **overrides):
 # The queue.
 
 
-def test_the_queue_opens_on_open_requests_urgent_first_then_oldest(front_desk_client):
-    make_request(reference="OLDAAAA2", submitted_at=days_ago(5))
-    make_request(reference="NEWAAAA2", submitted_at=days_ago(1))
-    make_request(reference="URGAAAA2", urgent=True, submitted_at=days_ago(0))
+def test_the_queue_opens_on_todays_calls_urgent_then_overdue_then_due_then_new(
+    front_desk_client,
+):
+    make_request(reference="NEWAAAA2", submitted_at=timezone.now())
+    make_request(reference="OLDAAAA2", submitted_at=days_ago(8))
+    make_request(
+        reference="DUEAAAA2",
+        status=S.CONTACTED,
+        next_follow_up=timezone.localdate(),
+        submitted_at=days_ago(9),
+    )
+    make_request(reference="URGAAAA2", urgent=True, submitted_at=timezone.now())
+    make_request(
+        reference="LATERAA2",
+        status=S.CONTACTED,
+        next_follow_up=timezone.localdate() + datetime.timedelta(days=3),
+    )
     make_request(reference="CLSAAAA2", status=S.CLOSED, closing_reason="booked")
     response = front_desk_client.get(CHANGELIST)
-    assert listed(response) == ["URGAAAA2", "OLDAAAA2", "NEWAAAA2"]
+    assert listed(response) == ["URGAAAA2", "OLDAAAA2", "DUEAAAA2", "NEWAAAA2"]
+    assert listed(front_desk_client.get(CHANGELIST + "?show=open")) == [
+        "URGAAAA2",
+        "OLDAAAA2",
+        "DUEAAAA2",
+        "NEWAAAA2",
+        "LATERAA2",
+    ]
 
 
 def test_closed_and_all_requests_are_one_filter_away(front_desk_client):
     make_request(reference="OPENAAA2")
     make_request(reference="CLSAAAA2", status=S.CLOSED, closing_reason="booked")
-    assert listed(front_desk_client.get(CHANGELIST + "?status=closed")) == ["CLSAAAA2"]
-    assert len(listed(front_desk_client.get(CHANGELIST + "?status=all"))) == 2
+    assert listed(front_desk_client.get(CHANGELIST + "?show=closed")) == ["CLSAAAA2"]
+    assert len(listed(front_desk_client.get(CHANGELIST + "?show=all"))) == 2
 
 
 def test_the_queue_marks_overdue_requests_in_words(front_desk_client, settings):
-    settings.RESPONSE_TARGET_BUSINESS_DAYS = 1
+    settings.RESPONSE_TARGET_ROUTINE_BUSINESS_DAYS = 1
     make_request(reference="LATEAAA2", submitted_at=days_ago(6))
     make_request(reference="FRESHAA2", submitted_at=timezone.now())
     make_request(reference="DONEAAA2", status=S.CONTACTED, submitted_at=days_ago(6))
@@ -111,11 +135,11 @@ def test_the_queue_shows_attempts_follow_up_and_assignee(front_desk_client, fron
     )
     ContactAttempt.objects.create(request=request, outcome="voicemail")
     ContactAttempt.objects.create(request=request, outcome="no_answer")
-    response = front_desk_client.get(CHANGELIST)
+    response = front_desk_client.get(CHANGELIST + "?show=open")
     html = response.content.decode()
-    assert '<td class="field-attempt_count">2</td>' in html
+    assert "2 calls, last: no answer" in html
     assert "frontdesk" in html
-    assert "Jan. 7, 2030" in html
+    assert "Next try: Mon Jan 7" in html
 
 
 @pytest.mark.parametrize(
@@ -123,10 +147,10 @@ def test_the_queue_shows_attempts_follow_up_and_assignee(front_desk_client, fron
     [
         ("kind__exact=call_back", ["CALLAAA2"]),
         ("urgent__exact=1", ["URGAAAA2"]),
-        ("assigned=me", ["MINEAAA2"]),
-        ("assigned=nobody", ["URGAAAA2", "CALLAAA2", "DUPAAAA2"]),
+        ("assigned=mine", ["MINEAAA2"]),
+        ("assigned=unassigned", ["URGAAAA2", "CALLAAA2", "DUPAAAA2"]),
         ("duplicate=yes", ["DUPAAAA2"]),
-        ("status=contacted", ["MINEAAA2"]),
+        ("show=contacted", ["MINEAAA2"]),
     ],
 )
 def test_the_queue_filters(front_desk_client, front_desk, query, expected):
@@ -173,7 +197,7 @@ def test_search_finds_by_reference_name_phone_or_email(front_desk_client, term):
 def test_possible_duplicates_are_marked_in_the_queue_and_on_the_request(front_desk_client):
     first = make_request(reference="FIRSTAA2")
     second = make_request(reference="SECONDA2", possible_duplicate_of=first)
-    assert "(possible duplicate)" in front_desk_client.get(CHANGELIST).content.decode()
+    assert "possible duplicate" in front_desk_client.get(CHANGELIST).content.decode()
     html = front_desk_client.get(change_url(second)).content.decode()
     assert f'<a href="{change_url(first)}">FIRSTAA2</a>' in html
 
@@ -208,7 +232,10 @@ def test_submitted_data_is_read_only_and_staff_fields_are_editable(front_desk_cl
         "closing_reason",
         "assigned_to",
         "next_follow_up",
+        "appointment_at",
+        "appointment_with",
         "staff_notes",
+        "seen_version",
     }
     front_desk_client.post(change_url(request), change_form_data(request, name="Changed"))
     request.refresh_from_db()
@@ -221,14 +248,24 @@ def test_staff_can_change_status_and_notes_and_the_change_is_recorded(
     request = make_request()
     response = front_desk_client.post(
         change_url(request),
-        change_form_data(request, status="scheduled", staff_notes="Booked for Monday."),
+        change_form_data(
+            request,
+            status="scheduled",
+            appointment_at_0="2030-01-07",
+            appointment_at_1="10:30",
+            staff_notes="Booked for Monday.",
+        ),
     )
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.status == S.SCHEDULED
     assert request.staff_notes == "Booked for Monday."
     actions = set(request.events.values_list("action", "actor__username"))
-    assert actions == {("status", "frontdesk"), ("notes", "frontdesk")}
+    assert actions == {
+        ("status", "frontdesk"),
+        ("notes", "frontdesk"),
+        ("appointment", "frontdesk"),
+    }
     entry = LogEntry.objects.get(object_id=str(request.pk))
     assert entry.user == front_desk
     assert entry.object_repr == f"Request {request.reference}"
@@ -260,18 +297,20 @@ def test_reopening_a_closed_request_clears_its_closing_reason(front_desk_client)
     assert (request.status, request.closing_reason) == (S.CONTACTED, "")
 
 
-def test_logging_a_call_inline_moves_a_new_request_to_contacted(front_desk_client, front_desk):
+def test_logging_a_reached_call_inline_moves_a_new_request_to_contacted(
+    front_desk_client, front_desk
+):
     request = make_request()
     response = front_desk_client.post(
         change_url(request),
-        change_form_data(request, call={"outcome": "voicemail", "date": "2026-11-20"}),
+        change_form_data(request, call={"outcome": "reached", "date": "2026-11-20"}),
         follow=True,
     )
     request.refresh_from_db()
     assert request.status == S.CONTACTED
-    assert request.next_follow_up == datetime.date(2026, 11, 23)
+    assert request.next_follow_up is None
     attempt = request.attempts.get()
-    assert (attempt.outcome, attempt.called_by) == ("voicemail", front_desk)
+    assert (attempt.outcome, attempt.called_by) == ("reached", front_desk)
     shown = [str(message) for message in response.context["messages"]]
     assert any("Call logged." in message and "moved to contacted" in message for message in shown)
 
@@ -308,7 +347,7 @@ def test_a_failed_notification_is_visible_on_the_request(front_desk_client):
 
 def post_action(client, action, requests, **extra):
     return client.post(
-        CHANGELIST + "?status=all",
+        CHANGELIST + "?show=all",
         {"action": action, "_selected_action": [r.pk for r in requests], **extra},
         follow=True,
     )
@@ -359,7 +398,7 @@ def test_retry_notification_sends_failed_ones_and_reports(
         response = post_action(front_desk_client, "retry_notification", [failed, sent])
     assert messages_of(response) == [
         "Queued the email to the front desk again for 1 request. "
-        "1 was left as it was (already sent)."
+        "1 was left as it was (already sent or still waiting)."
     ]
     failed.refresh_from_db()
     assert failed.notification_status == "sent"

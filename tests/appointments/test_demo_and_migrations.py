@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 
 from accounts import roles
@@ -37,11 +38,15 @@ def test_the_demo_loader_creates_fake_requests_in_different_states_once(settings
     load_demo(settings)
     load_demo(settings)
     requests = Request.objects.all()
-    assert requests.count() == 6
+    assert requests.count() == 7
     assert set(requests.values_list("status", flat=True)) == set(Request.Status.values)
     assert all(r.name.startswith("Test Patient") for r in requests)
     assert requests.filter(urgent=True).exists()
     assert requests.filter(possible_duplicate_of__isnull=False).exists()
+    assert requests.filter(status="scheduled", appointment_at__isnull=False).exists()
+    # "Contacted" means someone reached the patient.
+    for contacted in requests.filter(status="contacted"):
+        assert contacted.attempts.filter(outcome="reached").exists()
 
 
 def test_the_demo_loader_refuses_to_run_with_debug_off(settings):
@@ -58,3 +63,26 @@ def test_the_groups_migration_can_be_reversed_and_reapplied():
     roles.create_groups(state.apps)
     front_desk = Group.objects.get(name="Front desk")
     assert front_desk.permissions.filter(codename="export_request").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_old_scheduled_request_without_a_date_goes_back_to_contacted_with_a_reason():
+    """Migration 0004: "scheduled" needs a date now; an older one without goes back."""
+    before = ("appointments", "0003_rate_limit_counter")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old_apps = executor.loader.project_state([before]).apps
+    old = old_apps.get_model("appointments", "Request").objects.create(
+        reference="OLDSCHE2",
+        kind="call_back",
+        name="Test Patient",
+        phone="+12025550101",
+        reason="Old request.",
+        status="scheduled",
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    request = Request.objects.get(pk=old.pk)
+    assert request.status == "contacted"
+    event = request.events.get(action="status")
+    assert (event.old_value, event.new_value) == ("scheduled", "contacted: no appointment date")

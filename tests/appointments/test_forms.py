@@ -1,13 +1,33 @@
 """Form validation: every field, good and bad values, on both public forms."""
 
-import pytest
+import time
+import tomllib
+from pathlib import Path
 
-from appointments.forms import CallBackRequestForm, ConsultationRequestForm
+import pytest
+from django.core import signing
+
+from appointments.forms import (
+    TOKEN_SALT,
+    CallBackRequestForm,
+    ConsultationRequestForm,
+    start_token,
+    token_key,
+    token_time,
+)
 from education.models import Procedure
 
-from .factories import call_back_data, consultation_data
+from .factories import call_back_data as factory_call_back_data
+from .factories import consultation_data
 
 pytestmark = pytest.mark.django_db
+
+DEMO_GUIDE = Path(__file__).resolve().parents[2] / "education" / "demo" / "intrathecal_pump.toml"
+
+
+def call_back_data(**overrides):
+    """The factory's call-back, with the two questions the form now asks every time."""
+    return factory_call_back_data(**{"patient_type": "new", "voicemail_ok": "yes", **overrides})
 
 
 def consultation(**overrides):
@@ -229,10 +249,146 @@ def test_the_consent_label_says_what_the_clinic_does_with_the_data():
 @pytest.mark.parametrize(
     "field", ["safety_pump_alarm", "safety_fever", "safety_breathing", "safety_withdrawal"]
 )
-def test_every_safety_question_needs_a_yes_or_no(field):
+def test_every_safety_question_needs_an_answer(field):
     assert consultation(**{field: ""})[field].errors
     assert call_back(**{field: "maybe"})[field].errors
-    assert consultation(**{field: "yes"}).cleaned_data[field] is True
+    assert consultation(**{field: "yes"}, patient_type="has_pump").cleaned_data[field] is True
+
+
+@pytest.mark.parametrize("field", ["safety_fever", "safety_breathing"])
+def test_questions_for_everyone_have_no_i_dont_have_a_pump_answer(field):
+    assert consultation(**{field: "no_pump"})[field].errors
+
+
+@pytest.mark.parametrize("form", [consultation, call_back])
+def test_do_you_have_a_pump_needs_an_answer(form):
+    assert form(patient_type="")["patient_type"].errors == [
+        "Answer yes or no: do you have a pain pump now?"
+    ]
+    assert form(patient_type="maybe")["patient_type"].errors
+
+
+@pytest.mark.parametrize("form", [consultation, call_back])
+@pytest.mark.parametrize("field", ["safety_pump_alarm", "safety_withdrawal"])
+def test_i_dont_have_a_pump_is_stored_as_no(form, field):
+    bound = form(patient_type="new", **{field: "no_pump"})
+    assert bound.errors == {}
+    assert bound.cleaned_data[field] is False
+
+
+@pytest.mark.parametrize("form", [consultation, call_back])
+@pytest.mark.parametrize("field", ["safety_pump_alarm", "safety_withdrawal"])
+def test_no_pump_but_yes_to_a_pump_question_counts_as_yes(form, field):
+    """When in doubt, a yes counts: the request goes through (urgent), never held back."""
+    bound = form(patient_type="new", **{field: "yes"})
+    assert bound.errors == {}
+    assert bound.cleaned_data[field] is True
+
+
+@pytest.mark.parametrize("field", ["safety_pump_alarm", "safety_withdrawal"])
+def test_a_pump_and_i_dont_have_a_pump_is_an_error_too(field):
+    assert call_back(patient_type="has_pump", **{field: "no_pump"})[field].errors == [
+        "You said you have a pain pump. Choose yes or no here."
+    ]
+
+
+def test_a_person_without_a_pump_may_answer_no_to_the_pump_questions():
+    form = consultation(patient_type="new", safety_pump_alarm="no", safety_withdrawal="no")
+    assert form.errors == {}
+
+
+def test_the_consultation_form_asks_about_a_pump_once_before_the_pump_questions():
+    form = ConsultationRequestForm()
+    order = list(form.fields)
+    assert order.index("patient_type") < order.index("safety_pump_alarm")
+    names = [
+        name
+        for fieldset in form.helper.layout.fields
+        for name in getattr(fieldset, "fields", [])
+        if isinstance(name, str)
+    ]
+    assert names.count("patient_type") == 1
+    assert str(form["patient_type"].label) == "Do you have a pain pump now?"
+
+
+def guide_signs(start):
+    """The guide's warning sign (demo content, clinically reviewed) starting with `start`."""
+    guide = tomllib.loads(DEMO_GUIDE.read_text(encoding="utf-8"))
+    signs = [
+        sign["sign"]
+        for procedure in guide["procedures"]
+        for sign in procedure.get("warning_signs", [])
+        if sign["sign"].startswith(start)
+    ]
+    assert len(signs) == 1, start
+    return signs[0]
+
+
+def test_the_withdrawal_question_lists_the_guides_signs_and_not_more_pain_alone():
+    label = str(ConsultationRequestForm()["safety_withdrawal"].label)
+    opioid = guide_signs("On an opioid: several of these at once: ")
+    baclofen = guide_signs("On baclofen: new itching")
+    assert opioid.split(": ", 2)[2] in label  # "sweating, yawning, ... or diarrhea."
+    assert baclofen.split(": ", 1)[1] in label  # "new itching without a rash, ..."
+    assert "pain" not in label.lower()
+
+
+def test_the_call_back_form_asks_about_voice_messages_and_needs_an_answer():
+    form = CallBackRequestForm()
+    assert str(form["voicemail_ok"].label) == "Can we leave a voice message on this phone?"
+    assert call_back(voicemail_ok=None)["voicemail_ok"].errors == [
+        "Choose if we can leave a voice message on this phone."
+    ]
+    assert call_back(voicemail_ok="no").cleaned_data["voicemail_ok"] is False
+    assert call_back(voicemail_ok="yes").cleaned_data["voicemail_ok"] is True
+    assert call_back(voicemail_ok="maybe")["voicemail_ok"].errors
+
+
+# The form token
+
+
+def test_a_new_token_carries_the_time_and_a_nonce_and_is_never_the_same_twice():
+    now = time.time()
+    first, second = start_token(now), start_token(now)
+    assert first != second
+    assert token_time(first) == token_time(second) == now
+    assert token_key(first) != token_key(second)
+    assert len(token_key(first)) == 64
+
+
+def test_an_old_format_token_a_bare_number_still_verifies():
+    assert token_time(signing.dumps(123.5, salt=TOKEN_SALT)) == 123.5
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "forged",
+        signing.dumps({"t": 1.0, "n": "x"}, salt="another.salt"),
+        signing.dumps({"t": "yesterday", "n": "x"}, salt=TOKEN_SALT),
+        signing.dumps(True, salt=TOKEN_SALT),
+        signing.dumps(["not", "a", "time"], salt=TOKEN_SALT),
+    ],
+)
+def test_a_token_that_does_not_verify_or_holds_no_time_has_no_time(token):
+    assert token_time(token) is None
+
+
+def test_a_token_signed_with_a_key_in_secret_key_fallbacks_verifies(settings):
+    token = signing.dumps({"t": 100.0, "n": "x"}, key="the-old-key", salt=TOKEN_SALT)
+    settings.SECRET_KEY_FALLBACKS = []
+    assert token_time(token) is None
+    settings.SECRET_KEY_FALLBACKS = ["the-old-key"]
+    assert token_time(token) == 100.0
+
+
+def test_a_form_sent_too_fast_gets_a_message_and_a_fresh_slow_enough_token(settings):
+    form = call_back(started=start_token())
+    assert [error.code for error in form.errors.as_data()["started"]] == ["too_fast"]
+    fresh = form.data["started"]
+    assert time.time() - token_time(fresh) >= settings.REQUEST_MIN_FILL_SECONDS
+    assert call_back(started=fresh).errors == {}
 
 
 # Error summary

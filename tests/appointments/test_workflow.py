@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from appointments import services
-from appointments.business_days import add_business_days, overdue_cutoff
 from appointments.forms import CallBackRequestForm, ConsultationRequestForm
 from appointments.models import ContactAttempt, Request, RequestEvent
 
@@ -39,7 +38,11 @@ def at(year, month, day, hour=0, minute=0):
     ],
 )
 def test_sensible_status_changes_are_made_and_recorded(front_desk, start, end):
-    request = make_request(status=start, closing_reason="booked" if start == S.CLOSED else "")
+    request = make_request(
+        status=start,
+        closing_reason="booked" if start == S.CLOSED else "",
+        appointment_at=at(2030, 1, 7, 10),
+    )
     assert services.change_status(request, end, by=front_desk)
     request.refresh_from_db()
     assert request.status == end
@@ -59,7 +62,9 @@ def test_nothing_goes_back_to_new(front_desk, start):
 
 
 def test_a_closed_request_cannot_jump_to_scheduled(front_desk):
-    request = make_request(status=S.CLOSED, closing_reason="declined")
+    request = make_request(
+        status=S.CLOSED, closing_reason="declined", appointment_at=at(2030, 1, 7, 10)
+    )
     with pytest.raises(ValidationError, match="cannot go from “Closed” to “Scheduled”"):
         services.change_status(request, S.SCHEDULED, by=front_desk)
 
@@ -94,19 +99,31 @@ def test_str_shows_the_reference_and_no_patient_details():
 # Call log.
 
 
-def test_logging_a_call_moves_a_new_request_to_contacted_and_proposes_a_follow_up(front_desk):
+def test_a_call_with_no_answer_keeps_a_new_request_new_and_proposes_the_next_try(front_desk):
     request = make_request()
     friday_morning = at(2026, 11, 20, 10)
     attempt = ContactAttempt(request=request, outcome="no_answer", called_at=friday_morning)
     done = services.log_call(attempt, by=front_desk)
     request.refresh_from_db()
-    assert request.status == S.CONTACTED
+    assert request.status == S.NEW
     assert request.next_follow_up == datetime.date(2026, 11, 23)  # the Monday after
     assert attempt.called_by == front_desk
     assert request.attempts.count() == 1
-    assert len(done) == 2
+    assert len(done) == 1
     actions = list(request.events.values_list("action", flat=True))
-    assert actions == ["call", "status", "follow_up"]
+    assert actions == ["call", "follow_up"]
+
+
+def test_reaching_the_patient_moves_a_new_request_to_contacted(front_desk):
+    request = make_request()
+    attempt = ContactAttempt(request=request, outcome="reached", called_at=at(2026, 11, 20, 10))
+    done = services.log_call(attempt, by=front_desk)
+    request.refresh_from_db()
+    assert request.status == S.CONTACTED
+    assert request.next_follow_up is None
+    assert len(done) == 1
+    actions = list(request.events.values_list("action", flat=True))
+    assert actions == ["call", "status"]
 
 
 def test_logging_a_call_on_a_scheduled_request_keeps_its_status(front_desk):
@@ -140,10 +157,9 @@ def test_a_closed_request_gets_no_follow_up_proposed(front_desk):
 
 def test_staff_edits_are_recorded_without_copying_notes(front_desk):
     request = make_request()
-    before = Request.objects.get(pk=request.pk)
     request.staff_notes = "Private note about Test Patient"
     request.assigned_to = front_desk
-    services.save_staff_edit(request, before=before, by=front_desk)
+    services.save_staff_edit(request, version=request.version, by=front_desk)
     events = {event.action: event for event in request.events.all()}
     assert events["assigned"].new_value == "frontdesk"
     assert events["notes"].old_value == events["notes"].new_value == ""
@@ -191,39 +207,6 @@ def test_different_contact_details_are_not_duplicates():
 
 def _days_ago(days):
     return timezone.now() - datetime.timedelta(days=days)
-
-
-# Overdue: business days, in one function.
-
-
-@pytest.mark.parametrize(
-    ("now", "cutoff"),
-    [
-        (at(2026, 11, 24, 10), at(2026, 11, 23, 10)),  # Tuesday: Monday same time
-        (at(2026, 11, 23, 15), at(2026, 11, 20, 15)),  # Monday: Friday same time
-        (at(2026, 11, 22, 12), at(2026, 11, 20, 0)),  # Sunday: counts from end of Friday
-        (at(2026, 11, 24, 0), at(2026, 11, 21, 0)),  # Tuesday 00:00: weekend still on time
-    ],
-)
-def test_the_overdue_cutoff_counts_weekdays_only(now, cutoff):
-    assert overdue_cutoff(now, days=1) == cutoff
-
-
-def test_the_response_target_is_a_setting(settings):
-    settings.RESPONSE_TARGET_BUSINESS_DAYS = 2
-    assert overdue_cutoff(at(2026, 11, 24, 10)) == at(2026, 11, 20, 10)
-
-
-def test_a_request_sent_friday_afternoon_is_due_monday_afternoon():
-    friday = at(2026, 11, 20, 15)
-    assert friday >= overdue_cutoff(at(2026, 11, 23, 14, 59), days=1)  # not yet overdue
-    assert friday < overdue_cutoff(at(2026, 11, 23, 15, 1), days=1)  # overdue
-
-
-def test_follow_ups_skip_the_weekend():
-    assert add_business_days(datetime.date(2026, 11, 20), 1) == datetime.date(2026, 11, 23)
-    assert add_business_days(datetime.date(2026, 11, 21), 1) == datetime.date(2026, 11, 23)
-    assert add_business_days(datetime.date(2026, 11, 23), 1) == datetime.date(2026, 11, 24)
 
 
 def test_a_reference_taken_at_the_same_moment_is_replaced_and_nothing_is_lost(monkeypatch):

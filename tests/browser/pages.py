@@ -40,10 +40,13 @@ def fill_consultation(page, **safety):
 
 
 def fill_call_back(page, **safety):
+    """A patient who has a pump asks for a call back (no voice message, please)."""
+    page.check('input[name="patient_type"][value="has_pump"]')
     answer_safety(page, **safety)
     page.fill("#id_name", "Test Patient Browser")
     page.fill("#id_phone", "(202) 555-0143")
     page.check('input[name="preferred_time"][value="afternoon"]')
+    page.check('input[name="voicemail_ok"][value="no"]')
     page.fill("#id_reason", "Questions about the pump.")
 
 

@@ -22,7 +22,7 @@ RADIO_ARROWS = {  # how many ArrowDown presses from the first option
     "contact_method": 0,  # Phone call
     "preferred_time": 0,  # Morning
     "voicemail_ok": 0,  # Yes
-    "patient_type": 0,  # New patient
+    "patient_type": 0,  # Yes, I have a pain pump
 }
 CHECK = {"data_consent"}
 

@@ -3,9 +3,10 @@
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import StaffProfile
-from appointments.models import Request
+from appointments.models import ClosureDay, Request
 from education.models import Procedure
 from tests.appointments.factories import make_request
 from tests.conftest import make_staff
@@ -109,45 +110,79 @@ def test_admin_pages_each_role_uses_log_no_console_errors(
 
 
 def test_a_full_journey_from_request_to_booking_and_a_content_fix(
-    open_page, live_server, demo, django_user_model
+    open_page, live_server, demo, django_user_model, settings
 ):
+    # The clinic is open now, whatever the day and hour the test runs (so an urgent
+    # missed call's next try is "today"): every day, all day, holidays included.
+    settings.CLINIC_DAYS = list(range(7))
+    settings.CLINIC_OPENS, settings.CLINIC_CLOSES = "00:00", "23:59"
+    settings.URGENT_RETRY_MINUTES = 0
+    ClosureDay.objects.create(day=timezone.localdate(), name="Open (test)", open=True)
     older = make_request(name="Test Patient Older")
 
     # A patient with a beeping pump asks for a call back.
     patient = open_page().page
     patient.goto("/")
     patient.click("text=Ask us to call you")
+    patient.check('input[name="patient_type"][value="has_pump"]')
     for name in ["safety_fever", "safety_breathing", "safety_withdrawal"]:
         patient.check(f'input[name="{name}"][value="no"]')
     patient.check('input[name="safety_pump_alarm"][value="yes"]')
     patient.fill("#id_name", "Test Patient Journey")
     patient.fill("#id_phone", "(202) 555-0145")
     patient.check('input[name="preferred_time"][value="morning"]')
+    patient.check('input[name="voicemail_ok"][value="no"]')
     patient.fill("#id_reason", "My pump is beeping.")
     with patient.expect_navigation():
         patient.click("#submit-id-send")
     assert "Do not wait for us to call you" in patient.content()
     reference = patient.locator(".reference").inner_text().strip()
 
-    # The front desk finds it at the top of the queue, logs a call and books it.
+    # The front desk sees it at the top of today's calls, with the name and the phone.
     desk_user = make_staff(django_user_model, "journey-desk", "Front desk")
     desk = open_page().page
     log_in(desk, desk_user.username)
     desk.goto("/admin/appointments/request/")
     first_row = desk.locator("#result_list tbody tr").first
-    assert reference in first_row.inner_text()
+    row_text = first_row.inner_text()
+    assert reference in row_text and "URGENT" in row_text
+    assert "Test Patient Journey" in row_text and "No voicemail" in row_text
+    assert first_row.locator('a[href="tel:+12025550145"]').inner_text() == "(202) 555-0145"
     assert older.reference in desk.locator("#result_list tbody tr").nth(1).inner_text()
-    first_row.locator("th a, td a").first.click()
+
+    # No answer: the request stays new, and the next try is today.
+    first_row.locator(f"text={reference}").click()
     desk.wait_for_load_state()
-    desk.select_option("#id_attempts-0-outcome", "reached")
-    desk.fill("#id_attempts-0-notes", "Booked a visit for Monday.")
+    desk.select_option("#id_attempts-0-outcome", "no_answer")
+    with desk.expect_navigation():
+        desk.click('input[name="_continue"]')
+    assert "Call logged. Still open. Next try for" in desk.content()
+    saved = Request.objects.get(reference=reference)
+    assert (saved.status, saved.next_follow_up) == (Request.Status.NEW, timezone.localdate())
+
+    # Reached: contacted. Then the appointment is booked, with its date and time.
+    desk.select_option("#id_attempts-1-outcome", "reached")
+    desk.fill("#id_attempts-1-notes", "Pump refilled early; visit booked.")
+    with desk.expect_navigation():
+        desk.click('input[name="_continue"]')
+    saved.refresh_from_db()
+    assert saved.status == Request.Status.CONTACTED
     desk.select_option("#id_status", "scheduled")
     with desk.expect_navigation():
+        desk.click('input[name="_continue"]')
+    assert "Enter the appointment date and time" in desk.content()
+    desk.fill("#id_appointment_at_0", "2030-01-07")
+    desk.fill("#id_appointment_at_1", "10:30")
+    desk.fill("#id_appointment_with", "Pump clinic, room 2")
+    with desk.expect_navigation():
         desk.click('input[name="_save"]')
-    saved = Request.objects.get(reference=reference)
+    saved.refresh_from_db()
     assert saved.status == Request.Status.SCHEDULED
-    assert saved.attempts.get().outcome == "reached"
+    assert list(saved.attempts.values_list("outcome", flat=True)) == ["no_answer", "reached"]
     assert saved.urgent
+    desk.goto("/admin/appointments/request/?show=open")
+    row = desk.locator("#result_list tbody tr", has_text=reference).inner_text()
+    assert "Appointment: Mon Jan 7, 10:30 AM, Pump clinic, room 2" in row
 
     # A content editor rewords a risk in a draft and sends it for review; patients
     # see the change only once a clinical reviewer approves it.

@@ -32,19 +32,48 @@ DEMO_REVIEWER_CREDENTIALS = "MD"
 
 S = Request.Status
 CALL_BACK = Request.Kind.CALL_BACK
+HAS_PUMP = Request.PatientType.HAS_PUMP
 # Each demo request: its fixed reference, then what differs from a new consultation.
+# Together they show every row of the worklist: urgent, overdue, a follow-up due today,
+# an interpreter, no voicemail, a booked appointment, a closed one, a duplicate.
 DEMO_REQUESTS = [
-    ("DEMAAAA2", {"name": "Test Patient One", "phone": "+12025550101", "urgent": True}),
+    (
+        "DEMAAAA2",
+        {
+            "name": "Test Patient One",
+            "phone": "+12025550101",
+            "urgent": True,
+            "patient_type": HAS_PUMP,
+            "voicemail_ok": False,
+            "hours_ago": 3,
+        },
+    ),
     ("DEMAAAA3", {"name": "Test Patient Two", "email": "two@example.com", "days_ago": 4}),
-    ("DEMAAAA4", {"name": "Test Patient Three", "kind": CALL_BACK, "status": S.CONTACTED}),
-    ("DEMAAAA5", {"name": "Test Patient Four", "phone": "", "status": S.SCHEDULED}),
+    (
+        "DEMAAAA4",
+        {"name": "Test Patient Three", "kind": CALL_BACK, "status": S.CONTACTED, "follow_up": 0},
+    ),
+    (
+        "DEMAAAA5",
+        {"name": "Test Patient Four", "phone": "", "status": S.SCHEDULED, "appointment_in": 6},
+    ),
     (
         "DEMAAAA6",
         {"name": "Test Patient Five", "status": S.CLOSED, "closing_reason": "could_not_reach"},
     ),
     (
         "DEMAAAA7",
-        {"name": "Test Patient One", "phone": "+12025550101", "kind": CALL_BACK, "days_ago": 0},
+        {"name": "Test Patient One", "phone": "+12025550101", "kind": CALL_BACK, "hours_ago": 1},
+    ),
+    (
+        "DEMAAAA8",
+        {
+            "name": "Test Patient Six",
+            "language": "Spanish",
+            "needs_interpreter": True,
+            "patient_type": HAS_PUMP,
+            "hours_ago": 2,
+        },
     ),
 ]
 
@@ -108,10 +137,22 @@ class Command(BaseCommand):
                 "status": S.NEW,
                 "closing_reason": "",
                 "days_ago": number,
+                "hours_ago": 1,
+                "patient_type": Request.PatientType.NEW,
+                "voicemail_ok": True,
+                "language": "",
+                "needs_interpreter": False,
+                "follow_up": None,
+                "appointment_in": None,
                 **demo,
             }
             kind, status = values["kind"], values["status"]
             consultation = kind == Request.Kind.CONSULTATION
+            submitted_at = now - datetime.timedelta(hours=values["hours_ago"])
+            if "hours_ago" not in demo:
+                submitted_at -= datetime.timedelta(days=values["days_ago"])
+            follow_up = values["follow_up"]
+            appointment_in = values["appointment_in"]
             request, was_created = Request.objects.get_or_create(
                 reference=reference,
                 defaults={
@@ -123,19 +164,27 @@ class Command(BaseCommand):
                     "safety_pump_alarm": values["urgent"],
                     "status": status,
                     "closing_reason": values["closing_reason"],
-                    "submitted_at": now - datetime.timedelta(days=values["days_ago"], hours=1),
+                    "submitted_at": submitted_at,
                     "reason": "Demo request: not a real patient.",
                     "contact_method": "phone" if values["phone"] else "email",
                     "preferred_time": Request.TimeOfDay.MORNING,
-                    "voicemail_ok": True if consultation and values["phone"] else None,
+                    "voicemail_ok": values["voicemail_ok"] if values["phone"] else None,
+                    "language": values["language"],
+                    "needs_interpreter": values["needs_interpreter"],
                     "data_consent": consultation,
-                    "patient_type": Request.PatientType.NEW if consultation else "",
+                    "patient_type": values["patient_type"],
                     "procedure": procedure if consultation else None,
                     "possible_duplicate_of": first if reference == "DEMAAAA7" else None,
                     "assigned_to": front_desk if status != S.NEW else None,
-                    "next_follow_up": add_business_days(timezone.localdate(), 1)
-                    if status in (S.CONTACTED, S.SCHEDULED)
+                    "next_follow_up": add_business_days(timezone.localdate(), follow_up)
+                    if follow_up
+                    else (timezone.localdate() if follow_up == 0 else None),
+                    "appointment_at": _at_ten(
+                        add_business_days(timezone.localdate(), appointment_in)
+                    )
+                    if appointment_in
                     else None,
+                    "appointment_with": "Demo clinic, room 2" if appointment_in else "",
                     # Demo data: pretend the front desk was told, except one failure
                     # to show how a failed email looks in the admin.
                     "notification_status": "failed" if reference == "DEMAAAA3" else "sent",
@@ -153,11 +202,17 @@ class Command(BaseCommand):
                 request=request, action=RequestEvent.Action.SUBMITTED, at=request.submitted_at
             )
             if status != S.NEW:
-                ContactAttempt.objects.create(
-                    request=request,
-                    called_by=front_desk,
-                    called_at=request.submitted_at + datetime.timedelta(hours=3),
-                    outcome=ContactAttempt.Outcome.VOICEMAIL,
-                    notes="Demo call.",
-                )
+                # Contacted means someone reached the patient (after one missed try).
+                for hours, outcome in [(2, "no_answer"), (3, "reached")]:
+                    ContactAttempt.objects.create(
+                        request=request,
+                        called_by=front_desk,
+                        called_at=request.submitted_at + datetime.timedelta(hours=hours),
+                        outcome=outcome,
+                        notes="Demo call.",
+                    )
         return created
+
+
+def _at_ten(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))
