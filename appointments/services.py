@@ -123,36 +123,36 @@ def mark_possible_duplicate(request):
     Two sends at the same moment each looked for a duplicate before either was saved
     (find_possible_duplicate), so neither found the other. Each looks again once it is
     committed, both ways: the one that looks last sees both, and the newer of the pair
-    is marked if it has no mark yet. One read, outside any transaction; a write only
-    when something is to be marked (rare). Never raises: the request is already saved.
+    is marked if it has no mark yet. Small reads along the submitted_at index, outside
+    any transaction; a write only when something is to be marked (rare). Never raises:
+    the request is already saved.
     """
     try:
         same_contact = _same_contact(request)
         if not same_contact:
             return
         at = request.submitted_at
-        nearby = list(
-            Request.objects.filter(
-                same_contact,
-                submitted_at__gte=at - DUPLICATE_WINDOW,
-                submitted_at__lte=at + DUPLICATE_WINDOW,
+        window = Request.objects.filter(same_contact).exclude(pk=request.pk)
+        if request.possible_duplicate_of_id is None:
+            older = (
+                window.filter(submitted_at__gte=at - DUPLICATE_WINDOW)
+                .filter(Q(submitted_at__lt=at) | Q(submitted_at=at, pk__lt=request.pk))
+                .order_by("-submitted_at", "-pk")
+                .values_list("pk", flat=True)
+                .first()
             )
-            .exclude(pk=request.pk)
-            .values_list("submitted_at", "pk", "possible_duplicate_of_id")
+            if older is not None:
+                Request.objects.filter(pk=request.pk, possible_duplicate_of__isnull=True).update(
+                    possible_duplicate_of=older
+                )
+                request.possible_duplicate_of_id = older
+        # Newer ones without a mark: normally none, so this reads next to nothing.
+        newer_unmarked = window.filter(
+            Q(submitted_at__gt=at) | Q(submitted_at=at, pk__gt=request.pk),
+            submitted_at__lte=at + DUPLICATE_WINDOW,
+            possible_duplicate_of__isnull=True,
         )
-        this = (at, request.pk)
-        older = [row[:2] for row in nearby if row[:2] < this]
-        newer_unmarked = [pk for when, pk, mark in nearby if (when, pk) > this and mark is None]
-        if older and request.possible_duplicate_of_id is None:
-            latest = max(older)[1]
-            Request.objects.filter(pk=request.pk, possible_duplicate_of__isnull=True).update(
-                possible_duplicate_of=latest
-            )
-            request.possible_duplicate_of_id = latest
-        if newer_unmarked:
-            Request.objects.filter(
-                pk__in=newer_unmarked, possible_duplicate_of__isnull=True
-            ).update(possible_duplicate_of=request.pk)
+        newer_unmarked.update(possible_duplicate_of=request.pk)
     except Exception:  # The request is saved; a missed mark must not fail the patient's send.
         logger.exception("Could not check request %s for duplicates.", request.reference)
 
@@ -387,22 +387,21 @@ def enqueue_notification(request_id):
     Each queuing counts as an attempt (NOTIFICATION_MAX_ATTEMPTS caps them) and keeps
     the task's id, so the retry command can see that a task is still waiting. If the
     queue itself is unreachable the request is marked failed, which makes the retry
-    command (and the admin's "Retry notification") pick it up.
+    command (and the admin's "Retry notification") pick it up. One write either way.
     """
-    Request.objects.filter(pk=request_id).update(
-        notification_attempts=F("notification_attempts") + 1
-    )
+    attempt = {"notification_attempts": F("notification_attempts") + 1}
     try:
         result = tasks.notify_front_desk.enqueue(request_id)
     except Exception as exc:  # Any queue failure must leave the request safe.
         logger.exception("Could not queue the notification for request id %s.", request_id)
         Request.objects.filter(pk=request_id).update(
+            **attempt,
             notification_status=Request.NotificationStatus.FAILED,
             notification_error=error_text(exc, prefix="queue"),
             notification_task="",
         )
         return
-    Request.objects.filter(pk=request_id).update(notification_task=result.id)
+    Request.objects.filter(pk=request_id).update(**attempt, notification_task=result.id)
 
 
 def notification_waiting(request):
