@@ -33,10 +33,16 @@ def run_tool(command, env, timeout):
 
 
 def sqlite_integrity(path):
-    """PRAGMA integrity_check on a SQLite file: "ok", or the first problems found."""
+    """PRAGMA integrity_check on a SQLite file: "ok", or the first problems found.
+
+    A file SQLite cannot read at all (cut short, or not a database) is a problem too,
+    reported in words rather than raised.
+    """
     check = sqlite3.connect(path)
     try:
         rows = check.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return f"SQLite cannot read it ({exc})"
     finally:
         check.close()
     return "; ".join(row[0] for row in rows[:5])

@@ -146,3 +146,30 @@ def test_a_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
     with fresh_database(tmp_path) as (url, _fresh):
         result = restore(not_a_backup, url)
     assert result.returncode != 0
+
+
+# Odd input ends in one line an operator can act on, never a traceback.
+
+
+def test_a_backup_to_a_folder_that_cannot_be_made_is_one_line(tmp_path):
+    with pytest.raises(CommandError, match="Cannot write the backup to /proc/no-such"):
+        call_command("backup", output="/proc/no-such-folder/clinic.backup", stdout=io.StringIO())
+
+
+def test_a_restore_of_a_file_cut_short_is_one_line_and_changes_nothing(tmp_path):
+    make_request()
+    backup_file, _ = backup(tmp_path)
+    cut = tmp_path / f"cut{backup_file.suffix}"
+    cut.write_bytes(backup_file.read_bytes()[:5000])
+    with fresh_database(tmp_path) as (url, _fresh):
+        result = restore(cut, url)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    # The last line says what is wrong (the lines before are the log's start-up notes).
+    assert result.stderr.strip().splitlines()[-1].startswith("CommandError: ")
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "99999999999"])
+def test_a_retention_out_of_range_is_one_line(days):
+    with pytest.raises(CommandError, match="from 1 to 36500 days"):
+        call_command("purge_requests", "--days", days, stdout=io.StringIO())

@@ -21,6 +21,7 @@ from django.utils import timezone
 from appointments.models import ContactAttempt, Request, RequestEvent
 
 BATCH = 500
+MAX_DAYS = 36_500  # a hundred years; more does not fit a date
 
 
 def expired_requests(days, now=None):
@@ -49,8 +50,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         days = options["days"] if options["days"] is not None else settings.REQUEST_RETENTION_DAYS
-        if days < 1:
-            raise CommandError("The retention must be at least 1 day.")
+        if not 1 <= days <= MAX_DAYS:
+            raise CommandError(f"The retention must be from 1 to {MAX_DAYS} days.")
         now = timezone.now()
         if options["dry_run"]:
             expired = expired_requests(days, now)

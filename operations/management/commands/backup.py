@@ -46,8 +46,16 @@ class Command(BaseCommand):
             target = Path(settings.BACKUP_DIR) / f"clinic-{stamp}{suffix}"
         if target.exists():
             raise CommandError(f"{target} already exists: choose another name.")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.write(connection, target, options["timeout"])
+        except (OSError, sqlite3.Error) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise CommandError(f"Cannot write the backup to {target}: {reason}.") from exc
+        size_kib = max(1, target.stat().st_size // 1024)
+        self.stdout.write(f"Backup written: {target} ({size_kib} KiB, {connection.vendor}).")
 
+    def write(self, connection, target, timeout):
+        target.parent.mkdir(parents=True, exist_ok=True)
         # Written under a temporary name, then renamed: a half-written file never
         # looks like a backup. Owner-only from the start (umask), not chmod after.
         partial = target.with_name(f".{target.name}.partial")
@@ -56,13 +64,11 @@ class Command(BaseCommand):
             if connection.vendor == "sqlite":
                 self.backup_sqlite(connection, partial)
             else:
-                self.backup_postgresql(connection, partial, options["timeout"])
+                self.backup_postgresql(connection, partial, timeout)
             partial.replace(target)
         finally:
             os.umask(old_umask)
             partial.unlink(missing_ok=True)
-        size_kib = max(1, target.stat().st_size // 1024)
-        self.stdout.write(f"Backup written: {target} ({size_kib} KiB, {connection.vendor}).")
 
     def backup_sqlite(self, connection, path):
         connection.ensure_connection()
