@@ -103,7 +103,8 @@ $(VENV)/.installed: requirements.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-# Re-pin every dependency after changing pyproject.toml.
+# Re-pin every dependency after changing pyproject.toml. The lock names no package
+# index: pip takes it from the machine's own configuration (pip.conf, PIP_INDEX_URL).
 lock: install
 	$(BIN)/pip-compile --quiet --extra dev --generate-hashes --strip-extras --allow-unsafe \
-		-o requirements.lock pyproject.toml
+		--no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
