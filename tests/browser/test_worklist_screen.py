@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from accounts import roles
 from tests.conftest import make_staff
 
 from .conftest import ARTIFACTS, DESKTOP
@@ -23,6 +24,8 @@ WIDER_THAN_ITS_BOX = """() => [document.documentElement, ...document.querySelect
 def test_the_worklist_and_call_sheet_fit_1280_px_with_every_column(
     open_page, demo, django_user_model, settings
 ):
+    # Transactional tests empty every table after each test: make the roles again.
+    roles.create_groups()
     settings.DEBUG = True  # the demo requests refuse to load otherwise
     call_command("load_demo_requests", stdout=io.StringIO())
     settings.DEBUG = False
