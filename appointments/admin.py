@@ -554,8 +554,9 @@ class RequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("call"))
     def call_column(self, obj):
-        lines = [self.phone_link(obj)]
-        if not obj.phone and obj.email:
+        if obj.phone or not obj.email:
+            lines = [self.phone_link(obj)]
+        else:
             lines = [format_html("{} {}", _("Email:"), obj.email)]
         if obj.preferred_time:
             lines.append(SHORT_TIMES[obj.preferred_time])
@@ -615,10 +616,8 @@ class RequestAdmin(admin.ModelAdmin):
     @admin.display(description=_("age"))
     def age(self, obj, marked=True):
         age = _("%(time)s ago") % {"time": timesince(obj.submitted_at, timezone.now(), depth=1)}
-        overdue = getattr(obj, "is_overdue", None)
-        if overdue is None:
-            overdue = Request.objects.overdue().filter(pk=obj.pk).exists()
-        if marked and overdue:
+        # get_queryset() annotates is_overdue for the list and the request's page alike.
+        if marked and obj.is_overdue:
             return format_html('{} <strong class="overdue">{}</strong>', age, _("OVERDUE"))
         return age
 

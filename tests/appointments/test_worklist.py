@@ -208,11 +208,10 @@ def test_a_partial_phone_number_says_to_type_the_whole_number(front_desk_client)
 def test_the_phone_search_uses_the_phone_index():
     indexes = connection.introspection.get_constraints(connection.cursor(), Request._meta.db_table)
     assert indexes["request_phone_idx"]["columns"] == ["phone"]
-    plan = Request.objects.filter(phone="+12025550142").explain()
+    # The plan: SQLite uses the index at any size. PostgreSQL picks a sequential scan on
+    # a table this small; `make bench` (bench_queue.py) checks its plan at 100,000 rows.
     if connection.vendor == "sqlite":
-        assert "request_phone_idx" in plan
-    else:  # PostgreSQL picks a sequential scan on a tiny table; the bench checks 100,000.
-        assert plan
+        assert "request_phone_idx" in Request.objects.filter(phone="+12025550142").explain()
 
 
 def test_the_list_fits_the_job_without_a_query_per_row(front_desk_client, front_desk):
