@@ -28,7 +28,9 @@ def run_tool(command, env, timeout):
     except subprocess.TimeoutExpired as exc:
         raise CommandError(f"{command[0]} took longer than {timeout} seconds.") from exc
     if result.returncode != 0:
-        raise CommandError(f"{command[0]} failed:\n{result.stderr.strip()[-2000:]}")
+        # One line, so the operator's last line says what went wrong.
+        message = " / ".join(line.strip() for line in result.stderr.splitlines() if line.strip())
+        raise CommandError(f"{command[0]} failed: {message[-2000:]}")
     return result
 
 
