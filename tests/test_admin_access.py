@@ -25,8 +25,9 @@ content (a page on the site only through its draft, and never delete it) and see
 nothing of requests or users; clinical reviewers read content and approve, confirm
 or take pages off the site; the front desk reads education content
 and works requests; the superuser does everything the admin allows at all (nobody adds
-a request, a second clinic settings row, a login-attempt record or a task result, and
-nobody sees an authenticator app's secret again). Staff never see users or devices.
+a request, a second clinic settings row, a login-attempt record, a task result or a job
+lock, nobody sees an authenticator app's secret again). Staff never see users, devices
+or job locks.
 """
 
 import datetime
@@ -42,6 +43,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appointments.models import ClosureDay, DiscardedSend
 from education.models import ClinicSettings, Procedure
+from operations.models import JobLock
 from tests.appointments.factories import make_request
 from tests.conftest import staff_group
 from tests.education.factories import fill_procedure, make_procedure
@@ -68,6 +70,7 @@ app_list:auth                                  login      404        404        
 app_list:otp_totp                              login      404        404        404        200
 app_list:axes                                  login      404        404        404        200
 app_list:django_tasks_database                 login      404        404        404        200
+app_list:operations                            login      404        404        404        200
 
 education_procedure_changelist                 login      200        200        200        200
 education_procedure_add                        login      200        403        403        200
@@ -175,6 +178,13 @@ django_tasks_database_dbtaskresult_change      login      403        403        
 django_tasks_database_dbtaskresult_delete      login      403        403        403        403
 django_tasks_database_dbtaskresult_history     login      403        403        403        200
 django_tasks_database_dbtaskresult_redirect    login      to change  to change  to change  to change
+
+operations_joblock_changelist                  login      403        403        403        200
+operations_joblock_add                         login      403        403        403        403
+operations_joblock_change                      login      403        403        403        200
+operations_joblock_delete                      login      403        403        403        403
+operations_joblock_history                     login      403        403        403        200
+operations_joblock_redirect                    login      to change  to change  to change  to change
 """
 
 
@@ -233,6 +243,7 @@ def make_objects(django_user_model):
             exception_class_path="",
             traceback="",
         ),
+        "operations.joblock": JobLock.objects.create(name="backup"),
     }
 
 

@@ -6,17 +6,23 @@ import contextlib
 import io
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.management import CommandError, call_command
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test import Client
 
 from appointments.models import ContactAttempt, Request, RequestEvent
+from education.models import Procedure
+from operations.database import postgres_environment, run_tool
 from tests.appointments.factories import make_request
+from tests.education.factories import make_procedure
 
 ROOT = Path(__file__).resolve().parent.parent
 # pg_dump and the restore run in other processes: they only see committed rows.
@@ -173,3 +179,98 @@ def test_a_restore_of_a_file_cut_short_is_one_line_and_changes_nothing(tmp_path)
 def test_a_retention_out_of_range_is_one_line(days):
     with pytest.raises(CommandError, match="from 1 to 36500 days"):
         call_command("purge_requests", "--days", days, stdout=io.StringIO())
+
+
+# Sessions: a session key in a backup lets whoever holds the file act as that member of
+# staff, signed in and past the two-factor step. Backups leave them out; restore signs
+# everyone out (older backups hold them) and empties the page cache.
+
+
+def signed_in_staff(django_user_model):
+    """A staff member's browser with a live session: (the client, its session key)."""
+    user = django_user_model.objects.create_user("frontdesk", password="x", is_staff=True)
+    browser = Client()
+    browser.force_login(user)
+    return browser, browser.session.session_key
+
+
+def postgres_dump_as_sql(dump):
+    """A custom-format dump as the SQL it would run (pg_restore reads it without a server)."""
+    result = run_tool(["pg_restore", "--file=-", str(dump)], dict(os.environ), timeout=120)
+    return result.stdout
+
+
+def test_a_backup_taken_while_staff_are_signed_in_holds_no_session(tmp_path, django_user_model):
+    request = make_request()
+    _browser, session_key = signed_in_staff(django_user_model)
+    assert Session.objects.filter(session_key=session_key).exists()
+
+    backup_file, _ = backup(tmp_path)
+
+    if connection.vendor == "sqlite":
+        copy = sqlite3.connect(backup_file)
+        try:
+            assert copy.execute("SELECT count(*) FROM django_session").fetchone() == (0,)
+            assert copy.execute("SELECT count(*) FROM appointments_request").fetchone() == (1,)
+        finally:
+            copy.close()
+        # Not even in the file's free pages, where a deleted row's bytes could stay.
+        assert session_key.encode() not in backup_file.read_bytes()
+    else:
+        listing = run_tool(["pg_restore", "--list", str(backup_file)], dict(os.environ), 120)
+        assert " TABLE public django_session " in listing.stdout  # the table, empty
+        assert "TABLE DATA public django_session " not in listing.stdout
+        sql = postgres_dump_as_sql(backup_file)
+        assert request.reference in sql
+        assert session_key not in sql
+    # The live site keeps its sessions: only the copy leaves them out.
+    assert Session.objects.filter(session_key=session_key).exists()
+
+
+def backup_with_sessions(tmp_path):
+    """A backup as they were made before sessions were left out (the whole database)."""
+    if connection.vendor == "sqlite":
+        path = tmp_path / "old-backup.sqlite3"
+        connection.ensure_connection()
+        old = sqlite3.connect(path)
+        try:
+            connection.connection.backup(old)
+        finally:
+            old.close()
+    else:
+        path = tmp_path / "old-backup.pgdump"
+        environment = postgres_environment(connection.settings_dict)
+        run_tool(["pg_dump", "--format=custom", "--file", str(path)], environment, 120)
+    return path
+
+
+def test_a_restore_signs_everyone_out_and_serves_no_page_from_before_it(
+    tmp_path, django_user_model
+):
+    procedure = make_procedure(title="Pump guide as backed up")
+    make_request()
+    staff_browser, session_key = signed_in_staff(django_user_model)
+    assert staff_browser.get("/admin/").status_code == 200
+    old_backup = backup_with_sessions(tmp_path)
+
+    # After the backup: a change that reaches the page cache (update() sends no signal,
+    # so the cache keeps the page), as pages cached before a restore do.
+    Procedure.objects.filter(pk=procedure.pk).update(title="Pump guide changed later")
+    patient = Client()
+    url = procedure.get_absolute_url()
+    assert "Pump guide changed later" in patient.get(url).content.decode()
+    assert "Pump guide changed later" in patient.get(url).content.decode()  # cached
+
+    connection.close()
+    out = io.StringIO()
+    call_command("restore", str(old_backup), "--force", stdout=out)
+
+    assert "Signed out 1 session(s) and emptied the page cache." in out.getvalue()
+    assert not Session.objects.exists()
+    html = patient.get(url).content.decode()
+    assert "Pump guide as backed up" in html
+    assert "Pump guide changed later" not in html
+    # The staff member's browser from before the restore is signed out.
+    response = staff_browser.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

@@ -8,6 +8,10 @@ A request goes when it is closed and nothing has happened to it for
 REQUEST_RETENTION_DAYS days (default 90): not changed, no call logged, no history
 entry. Open requests are never deleted, however old. Running it twice deletes
 nothing the second time. The output has counts only, never patient details.
+
+With several app hosts, the job lock (operations/jobs.py) lets one host run it at a
+time; timers pass `--skip-if-done-within 20h` so it runs once a day. --dry-run takes
+no lock.
 """
 
 import datetime
@@ -19,6 +23,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from appointments.models import ContactAttempt, Request, RequestEvent
+from operations import jobs
 
 BATCH = 500
 MAX_DAYS = 36_500  # a hundred years; more does not fit a date
@@ -47,6 +52,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Only count what would be deleted."
         )
+        jobs.add_skip_argument(parser, default="0")
 
     def handle(self, *args, **options):
         days = options["days"] if options["days"] is not None else settings.REQUEST_RETENTION_DAYS
@@ -63,6 +69,18 @@ class Command(BaseCommand):
                 RequestEvent.objects.filter(request__in=expired).count(),
             )
             return
+        # A dry run changes nothing, so it needs no lock (and must not count as a run).
+        with jobs.run_once(
+            "purge_requests",
+            lease=datetime.timedelta(hours=1),
+            skip_if_done_within=options["skip_if_done_within"],
+        ) as job:
+            if job.skipped:
+                self.stdout.write(job.explanation)
+                return
+            self.purge(days, now)
+
+    def purge(self, days, now):
         requests = calls = events = 0
         # In batches, each in its own transaction, so the front desk's work is never
         # held up for long. Nothing new can expire for the same `now`: bounded.

@@ -14,9 +14,15 @@ clinic time (the TIME_ZONE setting); on a server that keeps UTC, for New York:
    cron mails to the server's administrator. The task is kept: the worker sends it
    when it runs again.
 
+With several app hosts, the job lock (operations/jobs.py) lets one host run it, and
+skips it when it already finished within the last 20 hours (on any host), so reviewers
+get one email a day. A run that failed does not count. `--skip-if-done-within 0`
+sends again.
+
 The output has counts only: no titles, no addresses.
 """
 
+import datetime
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,6 +30,7 @@ from django_tasks import TaskResultStatus
 
 from education import review_dates, tasks
 from education.review_dates import Due, RemindersNotSent
+from operations import jobs
 
 
 class Command(BaseCommand):
@@ -36,8 +43,20 @@ class Command(BaseCommand):
             default=120,
             help="Seconds to wait for the worker to send the email (0: queue and leave).",
         )
+        jobs.add_skip_argument(parser, default="20h")
 
     def handle(self, *args, **options):
+        with jobs.run_once(
+            "send_review_reminders",
+            lease=datetime.timedelta(seconds=options["wait"], minutes=10),
+            skip_if_done_within=options["skip_if_done_within"],
+        ) as job:
+            if job.skipped:
+                self.stdout.write(job.explanation)
+                return
+            self.remind(options)
+
+    def remind(self, options):
         today = review_dates.today()
         turned = review_dates.empty_page_cache_if_a_page_turned_late(today)
         if turned:

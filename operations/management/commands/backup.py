@@ -10,18 +10,32 @@ the PATH must be the server's version or newer.
 
 The file holds health information: it is written readable by its owner only. Copy it
 off the machine, encrypted. Restore with `manage.py restore FILE` (see README).
+
+Sessions are left out (their table stays, empty): a session key in a backup would let
+whoever holds the file act as a signed-in, two-factor-verified member of staff.
+
+With several app hosts, each host's timer may start it: the job lock
+(operations/jobs.py) lets one host take the backup and the others skip it. Timers
+pass `--skip-if-done-within 20h`, so a host whose timer fires a few minutes after
+another's does not take a second daily backup; run by hand, it always takes one.
 """
 
+import datetime
 import os
 import sqlite3
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from operations import jobs
 from operations.database import postgres_environment, run_tool, sqlite_integrity
+
+# Left out of every backup: the sessions table's rows (signed-in staff).
+SESSIONS_TABLE = Session._meta.db_table
 
 
 class Command(BaseCommand):
@@ -33,8 +47,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout", type=int, default=3600, help="Give up after this many seconds."
         )
+        jobs.add_skip_argument(parser, default="0")
 
     def handle(self, *args, **options):
+        # The lease outlasts the longest backup the timeout allows.
+        lease = datetime.timedelta(seconds=options["timeout"]) + datetime.timedelta(minutes=10)
+        with jobs.run_once(
+            "backup", lease=lease, skip_if_done_within=options["skip_if_done_within"]
+        ) as job:
+            if job.skipped:
+                self.stdout.write(job.explanation)
+                return
+            self.back_up(options)
+
+    def back_up(self, options):
         connection = connections[options["database"]]
         if connection.vendor not in {"sqlite", "postgresql"}:
             raise CommandError(f"No backup method for {connection.vendor}.")
@@ -79,6 +105,11 @@ class Command(BaseCommand):
             connection.connection.backup(destination)
             # One self-contained file, whatever the live database's journal mode.
             destination.execute("PRAGMA journal_mode=DELETE")
+            # Sessions out of the copy. secure_delete overwrites the deleted rows with
+            # zeros, so no session key is left readable in the file's free pages.
+            destination.execute("PRAGMA secure_delete=ON")
+            destination.execute(f'DELETE FROM "{SESSIONS_TABLE}"')
+            destination.commit()
         finally:
             destination.close()
         problems = sqlite_integrity(path)
@@ -88,4 +119,6 @@ class Command(BaseCommand):
     def backup_postgresql(self, connection, path, timeout):
         env = postgres_environment(connection.settings_dict)
         command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges"]
+        # The sessions table is dumped empty: its definition, none of its rows.
+        command.append(f"--exclude-table-data={SESSIONS_TABLE}")
         run_tool([*command, "--file", str(path)], env, timeout)

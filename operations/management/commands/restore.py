@@ -8,15 +8,23 @@ database that already has tables, so a mistyped DATABASE_URL cannot overwrite li
 data. SQLite: the backup is checked, then copied in with the online backup API.
 PostgreSQL: `pg_restore` in one transaction (all or nothing); with --force, existing
 objects are dropped first.
+
+After restoring, it signs everyone out (it deletes every session: backups made before
+sessions were left out hold them), lets go of every job lock the backup caught held
+(those processes are gone), and empties the public page cache, so no page from
+before the restore is served.
 """
 
 import sqlite3
 from pathlib import Path
 
+from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from operations.database import postgres_environment, run_tool, sqlite_integrity
+from operations.models import JobLock
 
 
 class Command(BaseCommand):
@@ -54,6 +62,19 @@ class Command(BaseCommand):
             cursor.execute("SELECT count(*) FROM appointments_request")
             (count,) = cursor.fetchone()
         self.stdout.write(f"Restored {source} ({connection.vendor}): {count} request(s).")
+        self.clean_up(options["database"])
+
+    def clean_up(self, alias):
+        """What must not outlive a restore: sessions, held job locks, cached pages."""
+        signed_out, _ = Session.objects.using(alias).all().delete()
+        # A backup made before the job lock existed has no such table (migrate adds it).
+        if JobLock._meta.db_table in connections[alias].introspection.table_names():
+            JobLock.objects.using(alias).update(held_until=None)
+        caches["pages"].clear()
+        self.stdout.write(
+            f"Signed out {signed_out} session(s) and emptied the page cache. "
+            "Run `manage.py migrate` if the backup is from an older version of the site."
+        )
 
     def restore_sqlite(self, connection, source):
         if source.read_bytes()[:16] != b"SQLite format 3\x00":
