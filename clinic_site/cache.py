@@ -10,6 +10,17 @@ on the next page view.
 
 Pages with a form (a CSRF token) or anything personal are never listed, and a visitor
 with a session (staff) always gets a freshly rendered page.
+
+Two rules keep one crafted request from poisoning the cache for everyone:
+- The Host header is checked (ALLOWED_HOSTS) before anything is served from the cache,
+  and the key holds the host.
+- A request with a SCRIPT_NAME (a path prefix a proxy may pass to gunicorn) is never
+  served from or stored in the cache: Django resolves such a request without the
+  prefix, so the page would not belong under its full path.
+
+The pages it keeps are also marked for the proxy in front (deploy/nginx): public, and
+fresh there for PROXY_CACHE_SECONDS, so a burst of readers is served by the proxy while
+an approved edit still shows within seconds.
 """
 
 import re
@@ -18,6 +29,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language_from_request
 
 # As Django's GZipMiddleware decides whether to compress a response.
@@ -60,10 +72,17 @@ class PublicPageCacheMiddleware:
         # takes gzip, plain otherwise.
         accepts = ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
         encoding = "gzip" if accepts else "identity"
-        return f"page:{get_language_from_request(request)}:{encoding}:{request.path}"
+        # get_host() refuses a host not in ALLOWED_HOSTS (Django answers 400).
+        host = request.get_host()
+        language = get_language_from_request(request)
+        return f"page:{host}:{language}:{encoding}:{request.path}"
 
     def anonymous_read(self, request):
-        return request.method == "GET" and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        return (
+            request.method == "GET"
+            and settings.SESSION_COOKIE_NAME not in request.COOKIES
+            and not request.META.get("SCRIPT_NAME")
+        )
 
     def __call__(self, request):
         if not self.anonymous_read(request):
@@ -81,5 +100,8 @@ class PublicPageCacheMiddleware:
             and not response.cookies
             and not request.user.is_authenticated
         ):
+            patch_cache_control(
+                response, public=True, max_age=0, s_maxage=settings.PROXY_CACHE_SECONDS
+            )
             page_cache().set(key, response)
         return response

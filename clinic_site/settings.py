@@ -1,12 +1,16 @@
 """Settings for the clinic site: one module, configured by environment variables.
 
-A fresh clone runs with no configuration (DEBUG on, SQLite in the project folder).
-With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set or start-up stops with a
-clear message. Every variable is listed in .env.example.
+DEBUG is off unless DEBUG=true is set: the local demo (`make run`) and the test suite
+(`make test`) set it. With DEBUG off, SECRET_KEY and ALLOWED_HOSTS must be set, and
+the database must be PostgreSQL (DATABASE_URL) unless ALLOW_SQLITE=true, or start-up
+stops with a clear message. So a cron job or shell started without the production
+environment fails at once instead of quietly using an empty SQLite file. Every
+variable is listed in .env.example.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -17,14 +21,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env(name, default=""):
-    return os.environ.get(name, default)
+    """The environment variable's value; `default` when it is unset or blank (a line
+    such as `STATIC_ROOT=` in the env file means "not set", never "here")."""
+    return os.environ.get(name, "").strip() or default
 
 
 def env_bool(name, default):
-    value = env(name, str(default)).strip().lower()
+    value = env(name, str(default)).lower()
     if value in {"1", "true", "yes", "on"}:
         return True
-    if value in {"0", "false", "no", "off", ""}:
+    if value in {"0", "false", "no", "off"}:
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
@@ -33,7 +39,7 @@ def env_list(name, default=""):
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
@@ -41,7 +47,7 @@ if DEBUG:
     SECRET_KEY = SECRET_KEY or "local-development-only-not-secret"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]"]
 else:
-    missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not env(name).strip()]
+    missing = [name for name in ("SECRET_KEY", "ALLOWED_HOSTS") if not env(name)]
     if missing:
         raise ImproperlyConfigured(
             f"DEBUG is off, so {' and '.join(missing)} must be set in the environment. "
@@ -161,10 +167,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
+if (
+    not DEBUG
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and not env_bool("ALLOW_SQLITE", False)
+):
+    raise ImproperlyConfigured(
+        "DEBUG is off but DATABASE_URL is not set (or points to SQLite): production "
+        "uses PostgreSQL. Load the production environment file, or set "
+        "ALLOW_SQLITE=true for a single-machine site on SQLite. See .env.example."
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Caches. "pages" holds rendered public pages (clinic_site/cache.py): a folder on disk,
-# so every worker on the server shares it and one content change empties it for all.
+# Caches. "pages" holds rendered public pages (clinic_site/cache.py) and the clinic's
+# settings. Without REDIS_URL: a folder on disk, so every worker on the server shares it
+# and one content change empties it for all. With REDIS_URL (several app hosts): Redis,
+# under its own key prefix, so a change made through any host empties it for every
+# host; it fails open (clinic_site/cache_backends.py). "default" holds nothing shared.
+REDIS_URL = env("REDIS_URL")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "pages": {
@@ -174,6 +195,21 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 2000},
     },
 }
+PAGE_CACHE_KEY_PREFIX = env("PAGE_CACHE_KEY_PREFIX", "clinic-pages")
+if not PAGE_CACHE_KEY_PREFIX.replace("-", "").replace("_", "").isalnum():
+    # clear() deletes the keys matching "PREFIX:*": no pattern characters in it.
+    raise ImproperlyConfigured("PAGE_CACHE_KEY_PREFIX: use letters, digits, - and _ only.")
+if REDIS_URL:
+    CACHES["pages"] = {
+        "BACKEND": "clinic_site.cache_backends.FailOpenRedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": PAGE_CACHE_KEY_PREFIX,
+        # An hour, not a day: if Redis was unreachable when content changed (so it could
+        # not be emptied), it serves the older pages for at most this long once it is back.
+        "TIMEOUT": 60 * 60,
+        # A Redis that does not answer within half a second counts as down for that call.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
 # The pages kept in it: the same for every anonymous reader (no form, nothing
 # personal). Any change to these apps' content empties it.
 PUBLIC_PAGES = [
@@ -186,6 +222,9 @@ PUBLIC_PAGES = [
     "education:glossary",
 ]
 PAGE_CACHE_PURGE_APPS = ["education"]
+# How long a proxy in front (deploy/nginx/clinic.conf) may keep those pages for
+# anonymous readers (Cache-Control s-maxage): an approved edit shows within this.
+PROXY_CACHE_SECONDS = int(env("PROXY_CACHE_SECONDS", "2"))
 # PAGE_CACHE=off renders every page afresh (for measuring the uncached site).
 if not env_bool("PAGE_CACHE", True):
     CACHES["pages"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
@@ -213,10 +252,51 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Uploaded pictures (education/images.py). By default on this host's disk in MEDIA_ROOT,
+# served at MEDIA_URL by the web server in front (deploy/'s nginx site; Django serves them
+# itself only with DEBUG on). With AWS_STORAGE_BUCKET_NAME set: S3-compatible object
+# storage through django-storages, so every app host sees every upload. The names are
+# django-storages' own settings; the keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, or
+# an instance role) are read from the environment by django-storages and boto3
+# themselves, so no secret is kept in these settings.
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Where pictures come from when that is another host (for the CSP's img-src below).
+MEDIA_ORIGIN = ""
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    s3_endpoint = env("AWS_S3_ENDPOINT_URL")  # empty: Amazon S3 itself
+    s3_region = env("AWS_S3_REGION_NAME")
+    # Picture URLs must work for as long as a cached page shows them: plain public URLs
+    # (the bucket readable by everyone, or a CDN in front), never signed ones that expire.
+    s3_options = {
+        "bucket_name": AWS_STORAGE_BUCKET_NAME,
+        "querystring_auth": False,
+        "location": env("AWS_LOCATION"),
+        # For a bucket that uses ACLs ("public-read"); empty: the bucket policy decides.
+        "default_acl": env("AWS_DEFAULT_ACL") or None,
+        # Names are content hashes (a new picture gets a new name): cache for a year.
+        "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        "region_name": s3_region or None,
+        "endpoint_url": s3_endpoint or None,
+        "url_protocol": env("AWS_S3_URL_PROTOCOL", "https:"),
+    }
+    # URLs from a fixed host, so the CSP can name it: the CDN or custom domain; else an
+    # S3-compatible service's own address, bucket in the path; else Amazon's address
+    # for the bucket.
+    s3_domain = env("AWS_S3_CUSTOM_DOMAIN")
+    if not s3_domain and s3_endpoint:
+        s3_options["addressing_style"] = "path"
+        MEDIA_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(s3_endpoint))
+    elif not s3_domain:
+        s3_domain = f"{AWS_STORAGE_BUCKET_NAME}.s3.{s3_region or 'us-east-1'}.amazonaws.com"
+    if s3_domain:
+        s3_options["custom_domain"] = s3_domain
+        MEDIA_ORIGIN = f"{s3_options['url_protocol']}//{s3_domain.split('/')[0]}"
+    MEDIA_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -321,7 +401,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [NONE],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
         "font-src": [SELF],
         "connect-src": [SELF],
         "manifest-src": [SELF],
@@ -349,8 +429,12 @@ if not DEBUG:
     # Monitors may ask the app server directly, over plain http.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+    # Both bind every subdomain of the clinic's domain to HTTPS for a long time (the
+    # browsers' preload list is slow to leave): opt-in, for whoever runs the domain.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    # `check --deploy` would warn that both are off: they are off on purpose (above).
+    SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
@@ -430,11 +514,7 @@ AXES_ACCESS_FAILURE_LOG_PER_USER_LIMIT = 100
 # (TOTP), or one of their backup codes (otp_static), after their password before any
 # admin page opens (accounts.middleware). Unset or empty: on when DEBUG is off, off in
 # the local demo.
-STAFF_TWO_FACTOR_REQUIRED = (
-    env_bool("STAFF_TWO_FACTOR_REQUIRED", not DEBUG)
-    if env("STAFF_TWO_FACTOR_REQUIRED").strip()
-    else not DEBUG
-)
+STAFF_TWO_FACTOR_REQUIRED = env_bool("STAFF_TWO_FACTOR_REQUIRED", not DEBUG)
 # The name authenticator apps show next to the code.
 OTP_TOTP_ISSUER = CLINIC_NAME
 # The TOTP device admin never shows a secret key again: a reset means a new set-up.

@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from . import admin_views, readability, workflow
+from . import admin_views, images, readability, workflow
 from .admin_review_dates import ReviewDateFilter, review_date_marker
 from .audit import ContentAuditMixin
 from .blocks import BLOCKS
@@ -225,6 +225,17 @@ class ReviewFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PictureUploadField(forms.ImageField):
+    """The main picture's upload box. Refuses, with a message the editor can act on, a
+    file too big, not a picture, with too many pixels or a shape the page cannot show
+    (the limits are in education/images.py), before Django's own image check."""
+
+    def to_python(self, data):
+        if data not in self.empty_values:
+            images.check_upload(data)
+        return super().to_python(data)
+
+
 @admin.register(Procedure)
 class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
     list_display = ["title", "state", "last_reviewed", review_date_marker, "updated_at"]
@@ -284,6 +295,36 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
         ),
     ]
     inlines = [GuidePartInline, *BLOCK_INLINES.values()]
+    formfield_overrides = {
+        models.ImageField: {"form_class": PictureUploadField, "help_text": images.UPLOAD_HELP}
+    }
+
+    # The main picture: a new one is stored under its content's name with its WebP
+    # copies made now; the one it replaces (or a deleted page's) is removed once nothing
+    # uses it, a live page, a draft or an approved version (images.in_use()).
+
+    def save_model(self, request, obj, form, change):
+        old_picture = ""
+        if "hero_image" in form.changed_data:
+            if change:
+                stored = Procedure.objects.filter(pk=obj.pk).values_list("hero_image", flat=True)
+                old_picture = stored.first() or ""
+            upload = form.cleaned_data.get("hero_image")
+            if upload:
+                obj.hero_image = images.store(upload)
+        super().save_model(request, obj, form, change)
+        if old_picture != obj.hero_image.name:
+            images.remove_unused([old_picture])
+
+    def delete_model(self, request, obj):
+        pictures = images.page_pictures(obj)
+        super().delete_model(request, obj)
+        images.remove_unused(pictures)
+
+    def delete_queryset(self, request, queryset):
+        pictures = set().union(*(images.page_pictures(page) for page in queryset))
+        super().delete_queryset(request, queryset)
+        images.remove_unused(pictures)
 
     def get_queryset(self, request):
         versions = Revision.objects.filter(procedure=OuterRef("pk"))

@@ -6,6 +6,7 @@ each kind of block the same way everywhere, and a new procedure (a spinal cord
 stimulator, say) needs content, not code.
 """
 
+import logging
 import re
 import uuid
 
@@ -22,6 +23,28 @@ from . import phones
 from .blocks import BLOCKS, PAGE_ANCHORS, RESERVED_PREFIXES
 
 ORDER_HELP = _("Lower numbers come first on the page.")
+
+logger = logging.getLogger(__name__)
+
+
+class PictureField(models.ImageField):
+    """An ImageField whose width and height columns never break a page.
+
+    Django reads a picture's size from its file when one is assigned, and when a row
+    whose size columns are empty is loaded. A missing or unreadable file (or storage
+    that does not answer) would raise there, in the middle of drawing a page or
+    approving a draft. Here it is logged, by file name, and the size left empty:
+    education/templating.py's picture() then leaves the picture out.
+    """
+
+    def update_dimension_fields(self, instance, force=False, *args, **kwargs):
+        try:
+            super().update_dimension_fields(instance, force, *args, **kwargs)
+        except Exception:  # the storage's or Pillow's errors, whatever the backend
+            name = instance.__dict__.get(self.attname)
+            logger.warning("Picture %s could not be read: its size is unknown.", name)
+            setattr(instance, self.width_field, None)
+            setattr(instance, self.height_field, None)
 
 
 def validate_anchor(value):
@@ -195,7 +218,21 @@ class Procedure(models.Model):
         _("summary"),
         help_text=_("Two or three plain sentences: what it is and who it is for."),
     )
-    hero_image = models.ImageField(_("main picture"), upload_to="procedures/", blank=True)
+    # Stored under its content's name with its WebP copies made at upload
+    # (education/images.py); its size is kept here, so drawing the page never opens it.
+    hero_image = PictureField(
+        _("main picture"),
+        upload_to="procedures/",
+        blank=True,
+        width_field="hero_image_width",
+        height_field="hero_image_height",
+    )
+    hero_image_width = models.PositiveIntegerField(
+        _("picture width"), null=True, blank=True, editable=False
+    )
+    hero_image_height = models.PositiveIntegerField(
+        _("picture height"), null=True, blank=True, editable=False
+    )
     hero_image_alt = models.CharField(
         _("picture description (alt text)"),
         max_length=250,

@@ -4,6 +4,8 @@ Each returns either plain text, which Jinja2 escapes, or HTML it built from esca
 text, marked safe (Django's SafeString has `__html__`, so Jinja2 leaves it as it is).
 """
 
+import logging
+
 from django.utils.html import linebreaks
 from django.utils.safestring import mark_safe
 from jinja2 import pass_context, pass_environment
@@ -11,6 +13,8 @@ from markupsafe import escape
 
 from education import images, phones
 from education.models import Phase
+
+logger = logging.getLogger(__name__)
 
 
 @pass_context
@@ -61,8 +65,20 @@ def picture(environment, image, alt, css_class="", lazy=False):
     (drawn by education/blocks/picture.html).
 
     `lazy` for pictures below the fold; the main picture loads at once.
+
+    Never raises: a picture that cannot be shown (no file, its size unknown, a shape no
+    copy fits, storage that does not answer) is left out, the page drawn without it and
+    a warning logged with the file's name. Opens no file: education/images.py.
     """
-    sizes = images.renditions(image)
+    if not image:
+        return ""
+    try:
+        sizes = images.renditions(image)
+    except Exception:  # whatever the storage backend raises: the page comes first
+        logger.warning("Picture %s not shown: its addresses could not be made.", image.name)
+        return ""
+    if not sizes:
+        return ""
     url, width, height = sizes[-1]
     return mark_safe(
         environment.get_template("education/blocks/picture.html").render(

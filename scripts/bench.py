@@ -470,7 +470,9 @@ class Target:
         return sum(self.sent_by_thread)
 
 
-def run_wrk(port, target, seconds, options, deadline, record=True):
+def wrk(url, script, label, seconds, options, deadline, env=None):
+    """One wrk run of `url` with our Lua `script`: (figures, wrk's whole output, the
+    BENCH line in it). RuntimeError naming `label` when wrk fails."""
     command = [
         "wrk",
         f"-t{options.threads}",
@@ -480,13 +482,9 @@ def run_wrk(port, target, seconds, options, deadline, record=True):
         "5s",
         "--latency",
         "-s",
-        str(target.script),
-        f"http://{HOST}:{port}{target.path}",
+        str(script),
+        url,
     ]
-    env = None
-    if target.tokens:
-        # Each thread carries on after the last token it sent in the runs before.
-        env = os.environ | {TOKENS_SENT_ENV: ",".join(map(str, target.sent_by_thread))}
     result = subprocess.run(
         command,
         capture_output=True,
@@ -495,17 +493,26 @@ def run_wrk(port, target, seconds, options, deadline, record=True):
         timeout=deadline.timeout(seconds + 30),
         stdin=subprocess.DEVNULL,
     )
-    lines = result.stdout.splitlines()
-    line = next((x for x in lines if x.startswith("BENCH ")), None)
+    line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
     if result.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed on {target.label}:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"wrk failed on {label}:\n{result.stdout}\n{result.stderr}")
     values = {k: float(v) for k, v in (item.split("=") for item in line.split()[1:])}
     values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
     values["errors"] = sum(values[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return values, result.stdout, line
+
+
+def run_wrk(port, target, seconds, options, deadline, record=True):
+    env = None
     if target.tokens:
-        token_line = next((x for x in lines if x.startswith("BENCH_TOKENS ")), None)
+        # Each thread carries on after the last token it sent in the runs before.
+        env = os.environ | {TOKENS_SENT_ENV: ",".join(map(str, target.sent_by_thread))}
+    url = f"http://{HOST}:{port}{target.path}"
+    values, stdout, line = wrk(url, target.script, target.label, seconds, options, deadline, env)
+    if target.tokens:
+        token_line = next((x for x in stdout.splitlines() if x.startswith("BENCH_TOKENS ")), None)
         if token_line is None:
-            raise RuntimeError(f"wrk said nothing of the form tokens:\n{result.stdout}")
+            raise RuntimeError(f"wrk said nothing of the form tokens:\n{stdout}")
         used = dict(item.split("=") for item in token_line.split()[1:])
         sent = [int(n) for n in used["sent"].split(",")]
         before = target.sent_by_thread + [0] * (len(sent) - len(target.sent_by_thread))
@@ -515,7 +522,7 @@ def run_wrk(port, target, seconds, options, deadline, record=True):
         values["not_302"] = int(used["not_302"])
     if record:
         target.runs.append(values)
-        target.raw.append(result.stdout.replace(line, "").strip())
+        target.raw.append(stdout.replace(line, "").strip())
     else:
         target.warmups.append(values)
     return values

@@ -101,9 +101,13 @@ def production_env(work, database_url, *, drop=(), **extra):
         STATIC_ROOT=str(work / "static"),
         MEDIA_ROOT=str(work / "media"),
         PAGE_CACHE_DIR=str(work / "pages"),
+        # With REDIS_URL set (CI's Redis run), a page cache of this run's own.
+        PAGE_CACHE_KEY_PREFIX=f"run-{secrets.token_hex(8)}",
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="clinic_site.settings",
+        # The benchmarks and load test also run on SQLite (settings refuse it otherwise).
+        ALLOW_SQLITE="true",
     )
     env.update(extra)
     return env

@@ -6,6 +6,7 @@ migration creates, so the tests exercise the real permissions.
 """
 
 import io
+import uuid
 
 import pytest
 from django.contrib.auth.models import Group
@@ -20,13 +21,15 @@ def _safe_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CACHES = {
-        **settings.CACHES,
-        "pages": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(tmp_path / "page-cache"),
-        },
+    # Each test starts with an empty page cache of its own: a folder, or with REDIS_URL
+    # set (CI's Redis run) the shared Redis backend under a prefix of its own.
+    pages = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path / "page-cache"),
     }
+    if settings.REDIS_URL:
+        pages = {**settings.CACHES["pages"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    settings.CACHES = {**settings.CACHES, "pages": pages}
 
 
 def staff_group(name):

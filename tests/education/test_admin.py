@@ -79,7 +79,7 @@ def test_saving_a_picture_without_alt_text_shows_an_error_to_the_editor(
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.new("RGB", (4, 4), "white").save(buffer, "PNG")
+    Image.new("RGB", (400, 300), "white").save(buffer, "PNG")  # within the picture limits
     draft = draft_of(demo, superuser)
     data = procedure_change_data(superuser_client, draft)
     data.update(
