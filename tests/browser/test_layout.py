@@ -171,13 +171,26 @@ def record_pages(name, count):
         out.write(f"{name}: {count} pages\n")
 
 
+# Loads the pictures a full-page screenshot would otherwise show blank (lazy ones below
+# the fold are fetched only when scrolled to) and names any that did not load.
+LOAD_PICTURES = """async () => {
+    const images = [...document.images];
+    for (const image of images) image.loading = "eager";
+    await Promise.all(images.map(image => image.decode().catch(() => null)));
+    return images.filter(image => !image.complete || image.naturalWidth === 0)
+        .map(image => image.currentSrc || image.src);
+}"""
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 def test_screenshots_of_every_public_page(open_page, demo, viewport):
-    """Pictures for people to look at; the folder is printed at the end of the run."""
+    """Pictures for people to look at, each with every picture on it loaded; the folder
+    is printed at the end of the run."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for name in PUBLIC_PAGES:
         page = open_page(viewport=viewport).page
         reach(page, name)
+        assert page.evaluate(LOAD_PICTURES) == [], f"{name}: pictures that did not load"
         path = ARTIFACTS / f"{name}-{viewport['width']}x{viewport['height']}.png"
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 5_000
