@@ -21,12 +21,14 @@ import http.client
 import http.server
 import io
 import json
+import os
 import re
 import shlex
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -276,10 +278,15 @@ def test_the_site_serves_the_apps_default_folders_and_address():
     assert "alias /srv/clinic/staticfiles/;" in text  # STATIC_ROOT: BASE_DIR/staticfiles
     assert "alias /srv/clinic/media/;" in text  # MEDIA_ROOT: BASE_DIR/media
     assert "proxy_pass http://127.0.0.1:8000;" in text  # gunicorn.conf.py's bind
-    assert (
-        'os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")'
-        in (ROOT / "gunicorn.conf.py").read_text()
+    config = subprocess.run(
+        [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['bind'])"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")},
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    assert config.stdout.strip() == "['127.0.0.1:8000']"
 
 
 # The micro-cache, with the real app --------------------------------------------------------
