@@ -13,7 +13,7 @@ MANAGE := $(BIN)/python manage.py
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint format lock demo chromium redis nginx multihost serve loadtest postgres-test lighthouse bench
+.PHONY: run test install lint format lock messages demo chromium redis nginx multihost serve loadtest postgres-test lighthouse bench
 
 # Serve the local demo on http://127.0.0.1:8000 with the task worker next to it, so a
 # request's notification is sent (to the console); Ctrl-C stops both (DEBUG on: never
@@ -125,6 +125,13 @@ redis:
 		echo "Installing Redis for the tests (apt-get)..."; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server >/dev/null; }
+
+# The patients' words in Spanish: collect the marked strings (templates and the Python
+# files locale/babel.cfg names), merge them into locale/es/LC_MESSAGES/django.po (new ones
+# empty, changed ones marked fuzzy) and compile django.mo (scripts/messages.py). Then
+# translate what is empty or fuzzy; make test fails until none is.
+messages: install-dev
+	$(BIN)/python scripts/messages.py
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -32,8 +32,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+from django.utils.translation import get_language_info, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from phonenumber_field.phonenumber import to_python as to_phone_number
 from phonenumbers import region_code_for_number
 
@@ -596,9 +596,17 @@ class RequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("language"))
     def language_needs(self, obj):
-        parts = [obj.language] if obj.language else []
+        """The form's language when it was not English, the language the patient asked
+        for, and whether they want an interpreter: "Spanish form, Mam, interpreter
+        wanted"."""
+        parts = []
+        if obj.form_language != settings.LANGUAGE_CODE:
+            language = get_language_info(obj.form_language)["name"]
+            parts.append(_("%(language)s form") % {"language": language})
+        if obj.language:
+            parts.append(obj.language)
         if obj.needs_interpreter:
-            parts.append(str(_("needs an interpreter")))
+            parts.append(str(_("interpreter wanted")))
         return ", ".join(parts)
 
     @admin.display(description=_("urgency"))
@@ -952,6 +960,7 @@ EXPORT_COLUMNS = [
     (_("preferred contact"), lambda r: r.get_contact_method_display()),
     (_("best time"), lambda r: r.get_preferred_time_display()),
     (_("voicemail allowed"), lambda r: _yes_no(r.voicemail_ok) or _("not asked")),
+    (_("form language"), lambda r: get_language_info(r.form_language)["name"]),
     (_("language"), lambda r: r.language),
     (_("needs an interpreter"), lambda r: _yes_no(r.needs_interpreter)),
     (_("pain pump"), lambda r: r.get_patient_type_display()),

@@ -54,6 +54,19 @@ HONEYPOT = "website"
 # In page order. The two pump questions come first, right after "Do you have a pump?".
 PUMP_FIELDS = ["safety_pump_alarm", "safety_withdrawal"]
 SAFETY_FIELDS = [*PUMP_FIELDS, "safety_fever", "safety_breathing"]
+
+# The language questions, the same on both forms (the form's own language is recorded
+# too: services.submit_request).
+LANGUAGE_FIELDS = ["language", "needs_interpreter"]
+LANGUAGE_LABELS = {
+    "language": _("What language do you want to speak with us? (optional)"),
+    "needs_interpreter": _("I would like an interpreter"),
+}
+LANGUAGE_HELP = {
+    "language": _("For example: English, Spanish, Vietnamese."),
+    "needs_interpreter": _("An interpreter is free for you."),
+}
+LANGUAGE_ERRORS = {"language": {"max_length": _("Make this shorter, please.")}}
 YES, NO, NO_PUMP = "yes", "no", "no_pump"
 YES_NO = [(YES, _("Yes")), (NO, _("No"))]
 YES_NO_NO_PUMP = [*YES_NO, (NO_PUMP, _("I don't have a pump"))]
@@ -268,6 +281,9 @@ class RequestForm(forms.ModelForm):
             raise forms.ValidationError(_("Enter your name."), code="short")
         return name
 
+    def clean_language(self):
+        return " ".join(refuse_control_characters(self.cleaned_data["language"]).split())
+
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
         return refuse_control_characters(reason, CONTROL_CHARACTERS_IN_TEXT)
@@ -403,8 +419,7 @@ class ConsultationRequestForm(RequestForm):
             "procedure",
             "reason",
             "referring_doctor",
-            "language",
-            "needs_interpreter",
+            *LANGUAGE_FIELDS,
             "data_consent",
         ]
         labels = {
@@ -413,13 +428,12 @@ class ConsultationRequestForm(RequestForm):
             "email": _("Email (optional if you give a phone number)"),
             "reason": _("In a few words, why are you asking for a visit?"),
             "referring_doctor": _("Which doctor sent you to us? (optional)"),
-            "language": _("What language do you want to speak with us? (optional)"),
-            "needs_interpreter": _("I would like an interpreter"),
+            **LANGUAGE_LABELS,
         }
         help_texts = {
             "phone": _("Include the area code. You can leave it empty if you give an email."),
             "reason": _("For example: “back pain for 2 years” or “my pump needs a refill”."),
-            "language": _("For example: English, Spanish, Vietnamese."),
+            **LANGUAGE_HELP,
         }
         error_messages = {
             "name": {"required": _("Enter your name.")},
@@ -429,7 +443,7 @@ class ConsultationRequestForm(RequestForm):
                 "max_length": _("Make this shorter: %(limit_value)d letters at most."),
             },
             "referring_doctor": {"max_length": _("Make this shorter, please.")},
-            "language": {"max_length": _("Make this shorter, please.")},
+            **LANGUAGE_ERRORS,
         }
         widgets = {
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
@@ -448,7 +462,7 @@ class ConsultationRequestForm(RequestForm):
             Fieldset(_("About you"), "name", "phone", "email"),
             Fieldset(_("How to reach you"), "contact_method", "preferred_time", "voicemail_ok"),
             Fieldset(_("Your visit"), "procedure", "reason", "referring_doctor"),
-            Fieldset(_("Language"), "language", "needs_interpreter"),
+            Fieldset(_("Language"), *LANGUAGE_FIELDS),
             Fieldset(_("Your details"), "data_consent"),
             *self.trap_fields(),
         )
@@ -456,9 +470,6 @@ class ConsultationRequestForm(RequestForm):
     def clean_email(self):
         email = refuse_control_characters(self.cleaned_data["email"].strip())
         return BaseUserManager.normalize_email(email)
-
-    def clean_language(self):
-        return " ".join(refuse_control_characters(self.cleaned_data["language"]).split())
 
     def clean_referring_doctor(self):
         return " ".join(refuse_control_characters(self.cleaned_data["referring_doctor"]).split())
@@ -497,15 +508,18 @@ class CallBackRequestForm(RequestForm):
             "voicemail_ok",
             "preferred_time",
             "reason",
+            *LANGUAGE_FIELDS,
         ]
         labels = {
             "name": _("Your full name"),
             "phone": _("Phone number"),
             "reason": _("In a few words, what would you like to talk about?"),
+            **LANGUAGE_LABELS,
         }
         help_texts = {
             "phone": _("Include the area code."),
             "reason": _("For example: “questions about the pump trial”."),
+            **LANGUAGE_HELP,
         }
         error_messages = {
             "name": {"required": _("Enter your name.")},
@@ -513,6 +527,7 @@ class CallBackRequestForm(RequestForm):
                 "required": _("Tell us in a few words what you want to talk about."),
                 "max_length": _("Make this shorter: %(limit_value)d letters at most."),
             },
+            **LANGUAGE_ERRORS,
         }
         widgets = {"reason": forms.Textarea(attrs={"rows": 3})}
 
@@ -526,6 +541,7 @@ class CallBackRequestForm(RequestForm):
         return Layout(
             self.safety_fieldset(),
             Fieldset(_("About you"), "name", "phone", "voicemail_ok", "preferred_time", "reason"),
+            Fieldset(_("Language"), *LANGUAGE_FIELDS),
             HTML(
                 '<p class="form-note">{% load i18n %}{% translate "We keep what you write '
                 'here only to call you back. Only clinic staff can see it." %}</p>'

@@ -143,6 +143,9 @@ class Request(models.Model):
     referring_doctor = models.CharField(_("referring doctor"), max_length=120, blank=True)
     language = models.CharField(_("language"), max_length=60, blank=True)
     needs_interpreter = models.BooleanField(_("needs an interpreter"), default=False)
+    # The language of the form the patient filled in (settings.LANGUAGES: its address,
+    # /es/... for Spanish), set by services.submit_request.
+    form_language = models.CharField(_("form language"), max_length=8, default="en", editable=False)
     voicemail_ok = models.BooleanField(
         _("voicemail allowed"),
         null=True,

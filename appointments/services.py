@@ -11,7 +11,7 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 from django_tasks import TaskResultStatus
@@ -49,6 +49,7 @@ def submit_request(form, kind):
     """
     request = form.save(commit=False)
     request.kind = kind
+    request.form_language = translation.get_language()  # from the form's address
     request.urgent = any(request.safety_answers)
     request.submission_token = form.submission_key()
     # Reads first, outside the transaction: on SQLite a transaction holds the one write

@@ -30,7 +30,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.cache import patch_cache_control
-from django.utils.translation import get_language_from_request
+
+from .middleware import language_of
 
 # As Django's GZipMiddleware decides whether to compress a response.
 ACCEPTS_GZIP = re.compile(r"\bgzip\b")
@@ -74,7 +75,7 @@ class PublicPageCacheMiddleware:
         encoding = "gzip" if accepts else "identity"
         # get_host() refuses a host not in ALLOWED_HOSTS (Django answers 400).
         host = request.get_host()
-        language = get_language_from_request(request)
+        language = language_of(request.path_info)
         return f"page:{host}:{language}:{encoding}:{request.path}"
 
     def anonymous_read(self, request):

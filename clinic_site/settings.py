@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,7 +92,8 @@ MIDDLEWARE = [
     "clinic_site.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # The page's language, from its address (/es/...): before URLs are resolved.
+    "clinic_site.middleware.UrlLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -220,6 +220,7 @@ PUBLIC_PAGES = [
     "education:guide_all",
     "education:handout",
     "education:glossary",
+    "education:language_help",
 ]
 PAGE_CACHE_PURGE_APPS = ["education"]
 # How long a proxy in front (deploy/nginx/clinic.conf) may keep those pages for
@@ -239,10 +240,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Language and time. English only for now; the translation machinery is on, ready for
-# the Spanish version (add ("es", _("Spanish")) and its locale files).
-LANGUAGE_CODE = env("LANGUAGE_CODE", "en")
-LANGUAGES = [("en", _("English"))]
+# Language and time. English at the site's addresses, Spanish under /es/
+# (clinic_site/urls.py, clinic_site.middleware.UrlLanguageMiddleware); the patients'
+# messages are in locale/ (README, "Translations"). Staff pages are English.
+LANGUAGE_CODE = "en"
+# Each named in its own language, as the language switch shows it.
+LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = env("TIME_ZONE", "America/New_York")

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
@@ -18,9 +19,13 @@ urlpatterns = [
     path("robots.txt", robots.robots_txt, name="robots_txt"),
     path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+]
+# The patients' pages: in English at these addresses, in Spanish under /es/.
+urlpatterns += i18n_patterns(
     path("appointments/", include("appointments.urls")),
     path("", include("education.urls")),
-]
+    prefix_default_language=False,
+)
 
 if settings.DEBUG:
     from django.conf.urls.static import static

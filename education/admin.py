@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from . import admin_views, images, readability, workflow
+from . import admin_views, images, readability, translations, workflow
 from .admin_review_dates import ReviewDateFilter, review_date_marker
 from .audit import ContentAuditMixin
 from .blocks import BLOCKS
@@ -238,8 +238,16 @@ class PictureUploadField(forms.ImageField):
 
 @admin.register(Procedure)
 class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
-    list_display = ["title", "state", "last_reviewed", review_date_marker, "updated_at"]
-    list_filter = [ReviewFilter, ReviewDateFilter]
+    list_display = [
+        "title",
+        "language",
+        "state",
+        "spanish",
+        "last_reviewed",
+        review_date_marker,
+        "updated_at",
+    ]
+    list_filter = ["language", ReviewFilter, ReviewDateFilter]
     search_fields = ["title", "summary"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["glossary_terms", "related"]
@@ -328,7 +336,23 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         versions = Revision.objects.filter(procedure=OuterRef("pk"))
-        return super().get_queryset(request).annotate(approved_before=Exists(versions))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(approved_before=Exists(versions))
+            # For the Spanish column: the translations, and the versions they follow.
+            .prefetch_related("translations", "revisions")
+        )
+
+    @admin.display(description=_("Spanish version"))
+    def spanish(self, obj):
+        """Where the page's Spanish version stands (education/translations.py); on a
+        Spanish page, the English page it translates."""
+        if obj.translation_of_id:
+            return format_html("{} “{}”", _("Translation of"), obj.translation_of.title)
+        if obj.is_draft_copy:
+            return ""
+        return translations.state(obj, "es").label
 
     # Who may do what: a page with an approved version changes only through its draft,
     # and a page on the site cannot be deleted.
@@ -370,10 +394,16 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
         return super().get_fieldsets(request, obj)
 
     def get_prepopulated_fields(self, request, obj=None):
-        return {} if self.tab_part(request, obj) else super().get_prepopulated_fields(request, obj)
+        if self.tab_part(request, obj) or (obj is not None and obj.translation_of_id):
+            return {}
+        return super().get_prepopulated_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.translation_of_id:
+            # A translation lives at its English page's address (under /es/), so the
+            # language switch leads from one to the other.
+            fields = [*fields, "slug"]
         return [*fields, "title"] if self.tab_part(request, obj) else fields
 
     def get_inline_instances(self, request, obj=None):
@@ -445,6 +475,7 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
             ),
             path("<int:pk>/unpublish/", view(admin_views.unpublish), name=f"{name}_unpublish"),
             path("<int:pk>/copy/", view(admin_views.copy), name=f"{name}_copy"),
+            path("<int:pk>/translate/", view(admin_views.translate), name=f"{name}_translate"),
             *super().get_urls(),
         ]
 
@@ -452,18 +483,19 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
     def state(self, obj):
         return admin_views.state_text(obj)
 
-    @admin.display(description=_("reading grade (US school grade)"))
+    @admin.display(description=_("how easy it is to read"))
     def reading_grade(self, obj):
         if obj is None or obj.pk is None:
             return _("Shown after the first save.")
+        page, box = readability.page_reading(obj), readability.safety_reading(obj)
         summary = format_html(
             "<p>{}: <strong>{}</strong> ({}). {}: <strong>{}</strong> ({}).</p>",
             _("Whole page"),
-            readability.procedure_grade(obj),
-            _("aim for 8 or lower"),
+            page.score,
+            _("aim for %s") % page.target,
             _("Hardest “When to get help” box"),
-            readability.safety_grade(obj),
-            _("aim for 6 or lower"),
+            box.score,
+            _("aim for %s") % box.target,
         )
         hard = readability.hard_blocks(obj)
         if not hard:
@@ -477,7 +509,7 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
             format_html_join(
                 "",
                 "<li>{}: {} ({})</li>",
-                ((n, g, _("aim for %s") % f"{lim:g}") for n, g, lim in hard),
+                ((name, r.score, _("aim for %s") % r.target) for name, r in hard),
             ),
         )
 
@@ -521,8 +553,10 @@ class PhaseAdmin(ContentAuditMixin, admin.ModelAdmin):
 
 @admin.register(GlossaryTerm)
 class GlossaryTermAdmin(ContentAuditMixin, admin.ModelAdmin):
-    list_display = ["term", "definition"]
+    list_display = ["term", "language", "definition"]
+    list_filter = ["language"]
     search_fields = ["term", "definition"]
+    fields = ["language", "term", "slug", "definition"]
     prepopulated_fields = {"slug": ["term"]}
 
 
@@ -532,6 +566,16 @@ class ClinicSettingsAdmin(ContentAuditMixin, admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "phone", "after_hours_phone", "address", "hours"]}),
         (_("Home page"), {"fields": ["home_heading", "home_intro"]}),
+        (
+            _("Spanish pages"),
+            {
+                "fields": ["home_heading_es", "home_intro_es", "hours_es"],
+                "description": _(
+                    "The same texts for the Spanish pages, written for Spanish readers. "
+                    "Left empty, the Spanish home page shows the clinic's name only."
+                ),
+            },
+        ),
     ]
 
     def has_add_permission(self, request):

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import versions, workflow
+from . import translations, versions, workflow
 from .models import Procedure
 from .views import GuidePreviewView
 
@@ -78,9 +78,31 @@ def change_form_context(model_admin, request, procedure):
             "can_review": can_approve and editable and waiting,
             "can_confirm": can_approve and not editable,
             "can_unpublish": can_approve and not editable and procedure.is_published,
-            "can_copy": model_admin.has_add_permission(request),
+            "can_copy": model_admin.has_add_permission(request) and not procedure.translation_of_id,
             "has_versions": not procedure.is_draft_copy and procedure.revisions.exists(),
+        },
+        "languages": language_context(model_admin, request, procedure),
+    }
+
+
+def language_context(model_admin, request, procedure):
+    """The page's other language, for its admin page: a translation names its English
+    page; an English page says where its Spanish version stands and links to it, or
+    offers to start it."""
+    if procedure.is_draft_copy:
+        return None
+    if procedure.translation_of_id:
+        english = procedure.translation_of
+        return {
+            "english": english,
+            "english_url": admin_url("change", english.pk),
+            "state": translations.state(english, procedure.language).label,
         }
+    spanish = translations.translation_in(procedure, "es")
+    return {
+        "state": translations.state(procedure, "es").label,
+        "spanish_url": admin_url("change", spanish.pk) if spanish else None,
+        "can_translate": spanish is None and model_admin.has_add_permission(request),
     }
 
 
@@ -390,6 +412,33 @@ def unpublish(request, model_admin, pk):
         page,
         _("Take “%(title)s” off the site?") % {"title": page.title},
     )
+
+
+@require_POST
+def translate(request, model_admin, pk):
+    """Start the Spanish version of an English page: a copy of its parts and blocks to
+    rewrite in Spanish, block by block, then send for clinical review like any page."""
+    page = get_procedure(model_admin, request, pk)
+    if not model_admin.has_add_permission(request) or page.translation_of_id:
+        raise PermissionDenied
+    if page.is_draft_copy:
+        page = page.draft_of
+    translation = versions.start_translation(page, "es")
+    workflow.record_edit(translation, request.user)
+    model_admin.log_addition(
+        request, translation, _("Spanish version of “%(title)s” started.") % {"title": page.title}
+    )
+    messages.success(
+        request,
+        _(
+            "This is the Spanish version of “%(title)s”, still in English: rewrite each "
+            "part and block in Spanish, and choose its Spanish glossary words. It is not "
+            "on the site until a clinical reviewer approves it; until then Spanish "
+            "readers see the English page with a notice."
+        )
+        % {"title": page.title},
+    )
+    return HttpResponseRedirect(admin_url("change", translation.pk))
 
 
 @require_POST

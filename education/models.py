@@ -17,6 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
 from . import phones
@@ -107,6 +108,12 @@ class ClinicSettings(models.Model):
     hours = models.TextField(
         _("opening hours"), blank=True, help_text=_("One line per day or range.")
     )
+    # The same texts for the Spanish pages (/es/...), written for Spanish readers.
+    home_heading_es = models.CharField(_("home page heading, Spanish"), max_length=150, blank=True)
+    home_intro_es = models.TextField(_("home page introduction, Spanish"), blank=True)
+    hours_es = models.TextField(
+        _("opening hours, Spanish"), blank=True, help_text=_("One line per day or range.")
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -123,6 +130,15 @@ class ClinicSettings(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1
         super().save(*args, **kwargs)
+
+    def text(self, name):
+        """The clinic's text `name` (home_heading, home_intro, hours) in the language of
+        the page being drawn: on a Spanish page its Spanish field, which may be empty
+        (the page then says nothing rather than mix in English)."""
+        language = get_language()
+        if language == settings.LANGUAGE_CODE:
+            return getattr(self, name)
+        return getattr(self, f"{name}_{language}", "")
 
     @classmethod
     def load(cls):
@@ -144,8 +160,11 @@ class ClinicSettings(models.Model):
 class GlossaryTerm(models.Model):
     """A word patients may not know, explained once and linked from every page that uses it."""
 
-    term = models.CharField(_("term"), max_length=80, unique=True)
-    slug = models.SlugField(_("anchor"), max_length=80, unique=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
+    term = models.CharField(_("term"), max_length=80)
+    slug = models.SlugField(_("anchor"), max_length=80)
     definition = models.TextField(
         _("definition"), help_text=_("One or two short sentences in everyday words.")
     )
@@ -153,13 +172,26 @@ class GlossaryTerm(models.Model):
     class Meta:
         verbose_name = _("glossary term")
         verbose_name_plural = _("glossary terms")
-        ordering = ["term"]
+        ordering = ["language", "term"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["language", "term"],
+                name="glossary_term_unique_per_language",
+                violation_error_message=_("This word is already in the glossary."),
+            ),
+            models.UniqueConstraint(
+                fields=["language", "slug"],
+                name="glossary_slug_unique_per_language",
+                violation_error_message=_("Another word already has this anchor."),
+            ),
+        ]
 
     def __str__(self):
         return self.term
 
     def get_absolute_url(self):
-        return f"{reverse('education:glossary')}#{self.slug}"
+        with override(self.language):
+            return f"{reverse('education:glossary')}#{self.slug}"
 
 
 # with_content(): the blocks of every part of a guide (its whole-guide page).
@@ -173,6 +205,18 @@ class ProcedureQuerySet(models.QuerySet):
     def pages(self):
         """Pages, without the drafts of live pages (working copies)."""
         return self.filter(draft_of__isnull=True)
+
+    def for_language(self, language):
+        """The pages a reader of `language` is offered: those in it, and the pages in
+        the site's default language that have no published page in it yet (they are
+        shown whole in that language, with a notice: GuideView)."""
+        if language == settings.LANGUAGE_CODE:
+            return self.filter(language=language)
+        translated = Procedure.objects.published().filter(language=language)
+        return self.filter(
+            Q(language=language)
+            | Q(language=settings.LANGUAGE_CODE) & ~Q(pk__in=translated.values("translation_of"))
+        )
 
     def with_content(self, part=EVERY_PART):
         """Each procedure with the blocks of its guide (education/blocks.py) that one
@@ -208,6 +252,30 @@ class Procedure(models.Model):
         EDITING = "editing", _("Being edited")
         SUBMITTED = "submitted", _("Waiting for clinical review")
 
+    # A page in another language is its own page (own parts, blocks, glossary words,
+    # drafts and clinical approval) linked to the page in the site's language it says
+    # the same as; its address is that page's, under /es/ (education/translations.py).
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        editable=False,
+    )
+    translation_of = models.ForeignKey(
+        "self",
+        verbose_name=_("translation of"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="translations",
+    )
+    # The English page's approved version this translation was approved against: a
+    # newer English version means the translation is out of date.
+    source_version = models.PositiveIntegerField(
+        _("version of the English page"), null=True, blank=True, editable=False
+    )
     title = models.CharField(_("title"), max_length=120)
     slug = models.SlugField(
         _("web address"),
@@ -333,10 +401,16 @@ class Procedure(models.Model):
         constraints = [
             # A draft of a live page shares its address until it replaces it.
             models.UniqueConstraint(
-                fields=["slug"],
+                fields=["language", "slug"],
                 condition=Q(draft_of__isnull=True),
                 name="procedure_slug_unique_among_pages",
                 violation_error_message=_("Another page already has this web address."),
+            ),
+            # A page in another language always names the page it translates.
+            models.CheckConstraint(
+                condition=Q(language=settings.LANGUAGE_CODE, translation_of__isnull=True)
+                | (~Q(language=settings.LANGUAGE_CODE) & Q(translation_of__isnull=False)),
+                name="procedure_translation_has_its_source",
             ),
             models.CheckConstraint(
                 condition=Q(hero_image="") | ~Q(hero_image_alt=""),
@@ -356,7 +430,8 @@ class Procedure(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("education:procedure_detail", kwargs={"slug": self.slug})
+        with override(self.language):
+            return reverse("education:procedure_detail", kwargs={"slug": self.slug})
 
     def clean(self):
         super().clean()
@@ -382,6 +457,15 @@ class Procedure(models.Model):
     def page(self):
         """The page patients see at this address: itself, or the page it is a draft of."""
         return self.draft_of if self.is_draft_copy else self
+
+    def new_draft(self):
+        """An unsaved working copy of this page (the content comes from versions.py)."""
+        return Procedure(
+            draft_of=self,
+            status=self.Status.DRAFT,
+            language=self.language,
+            translation_of_id=self.translation_of_id,
+        )
 
     def is_locked(self):
         """True for a page with an approved version: it changes only through a draft.
@@ -446,9 +530,10 @@ class GuidePart(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse(
-            "education:guide_part", kwargs={"slug": self.procedure.slug, "part": self.slug}
-        )
+        with override(self.procedure.language):
+            return reverse(
+                "education:guide_part", kwargs={"slug": self.procedure.slug, "part": self.slug}
+            )
 
 
 class ProcedureChild(models.Model):
@@ -694,8 +779,9 @@ class Risk(ProcedureChild):
         help_text=_("Where the frequency comes from (one of this page's references)."),
     )
 
-    # "3 in 100", "6 of 208", "1 in 10,000": a count and what it is out of.
-    DENOMINATOR = re.compile(r"\b\d[\d,.]*\s+(?:in|of|out of)\s+\d[\d,]*\b")
+    # "3 in 100", "6 of 208", "1 in 10,000" (Spanish: "3 de cada 100", "6 de 208"): a
+    # count and what it is out of.
+    DENOMINATOR = re.compile(r"\b\d[\d,.]*\s+(?:in|of|out of|de cada|de)\s+\d[\d,]*\b")
 
     class Meta(ProcedureChild.Meta):
         verbose_name = _("risk")

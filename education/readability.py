@@ -1,16 +1,73 @@
-"""Reading grade of procedure content (US grade level, Flesch-Kincaid, via textstat).
+"""How easy procedure content is to read, measured in the page's own language.
 
 One place for the rule so the admin, the publish gate (workflow.py), the tests and the
-demo content agree on what "grade 8 or below" means. Body text is graded block by
-block; the "when to get help" signs box by box (one box per urgency), each read as a
-list of short sentences.
+demo content agree on it. Body text is measured block by block; the "when to get help"
+signs box by box (one box per urgency), each read as a list of short sentences, with a
+stricter target.
+
+- English: the US school grade (Flesch-Kincaid): 8 or lower, boxes 6 or lower.
+- Spanish: Flesch-Kincaid means nothing for Spanish. Its own formulas, both higher for
+  easier text: Fernández-Huerta 70 or more and INFLESZ (Szigriszt-Pazos) 65 or more
+  ("fairly easy"), boxes 80 and 75.
+
+textstat computes both (0.7.8, which needs no download); Spanish syllables are counted
+by a textstat of its own set to Spanish, so the English one is never switched.
 """
+
+from typing import NamedTuple
 
 import textstat
 from django.utils.translation import gettext as _
+from textstat.textstat import textstatistics
 
 TARGET_GRADE = 8.0
 SAFETY_TARGET_GRADE = 6.0
+
+# Spanish: (Fernández-Huerta, INFLESZ) at least.
+SPANISH_TARGET = (70.0, 65.0)
+SPANISH_SAFETY_TARGET = (80.0, 75.0)
+spanish = textstatistics()
+spanish.set_lang("es")
+
+
+class Reading(NamedTuple):
+    """How one text reads against its target, in words for the admin and the gate."""
+
+    score: str  # "grade 9.1", "Fernández-Huerta 62.0, INFLESZ 58.0"
+    target: str  # "8 or lower"
+    too_hard: bool
+    hardness: float  # to sort: higher is harder
+
+
+def spanish_scores(text):
+    """(Fernández-Huerta, INFLESZ) of a Spanish text; (100, 100) for an empty one."""
+    text = text.strip()
+    if not text:
+        return (100.0, 100.0)
+    return (round(spanish.fernandez_huerta(text), 1), round(spanish.szigriszt_pazos(text), 1))
+
+
+def measure(text, language, safety=False):
+    """How `text` in `language` reads against the body or the safety-box target."""
+    if language == "es":
+        huerta, inflesz = spanish_scores(text)
+        least_huerta, least_inflesz = SPANISH_SAFETY_TARGET if safety else SPANISH_TARGET
+        return Reading(
+            _("Fernández-Huerta %(huerta)s, INFLESZ %(inflesz)s")
+            % {"huerta": huerta, "inflesz": inflesz},
+            _("Fernández-Huerta %(huerta)s and INFLESZ %(inflesz)s or higher")
+            % {"huerta": f"{least_huerta:g}", "inflesz": f"{least_inflesz:g}"},
+            huerta < least_huerta or inflesz < least_inflesz,
+            -min(huerta - least_huerta, inflesz - least_inflesz),
+        )
+    limit = SAFETY_TARGET_GRADE if safety else TARGET_GRADE
+    value = grade(text)
+    return Reading(
+        _("reading grade %(grade)s") % {"grade": value},
+        _("grade %(limit)s or lower") % {"limit": f"{limit:g}"},
+        value > limit,
+        value - limit,
+    )
 
 
 def grade(text):
@@ -79,18 +136,26 @@ def safety_boxes(procedure):
 
 
 def hard_blocks(procedure):
-    """[(name, grade, limit)] for each block above its limit: body text above grade 8,
-    a "when to get help" box above grade 6. Hardest first within each."""
-    body = [(name, grade(text), TARGET_GRADE) for name, text in prose_blocks(procedure)]
-    safety = [(name, grade(text), SAFETY_TARGET_GRADE) for name, text in safety_boxes(procedure)]
-    too_hard = [block for block in body + safety if block[1] > block[2]]
-    return sorted(too_hard, key=lambda block: (block[2], -block[1]))
+    """[(name, Reading)] for each block that misses its target in the page's language:
+    the "when to get help" boxes first, then the body text, hardest first within each."""
+    language = procedure.language
+    safety = [(name, measure(text, language, True)) for name, text in safety_boxes(procedure)]
+    body = [(name, measure(text, language)) for name, text in prose_blocks(procedure)]
+    return [*hardest_first(safety), *hardest_first(body)]
 
 
-def procedure_grade(procedure):
-    return grade(" ".join(text for _name, text in prose_blocks(procedure)))
+def hardest_first(blocks):
+    too_hard = [block for block in blocks if block[1].too_hard]
+    return sorted(too_hard, key=lambda block: -block[1].hardness)
 
 
-def safety_grade(procedure):
-    """The hardest "when to get help" box's grade."""
-    return max((grade(text) for _name, text in safety_boxes(procedure)), default=0.0)
+def page_reading(procedure):
+    """How the page's body text reads as a whole."""
+    text = " ".join(text for _name, text in prose_blocks(procedure))
+    return measure(text, procedure.language)
+
+
+def safety_reading(procedure):
+    """How the hardest "when to get help" box reads."""
+    boxes = [measure(text, procedure.language, True) for _name, text in safety_boxes(procedure)]
+    return max(boxes, key=lambda reading: reading.hardness, default=measure("", "en", True))

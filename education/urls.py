@@ -14,4 +14,5 @@ urlpatterns = [
     path("procedures/<slug:slug>/handout/", views.HandoutView.as_view(), name="handout"),
     path("procedures/<slug:slug>/<slug:part>/", views.GuidePartView.as_view(), name="guide_part"),
     path("glossary/", views.GlossaryView.as_view(), name="glossary"),
+    path("language-help/", views.LanguageHelpView.as_view(), name="language_help"),
 ]

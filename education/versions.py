@@ -106,7 +106,10 @@ def replace_content(procedure, content, new_uids=False):
         if name in page:
             setattr(procedure, name, page[name])
     procedure.save()
-    procedure.glossary_terms.set(GlossaryTerm.objects.filter(slug__in=page["glossary_terms"]))
+    terms = GlossaryTerm.objects.filter(
+        language=procedure.language, slug__in=page["glossary_terms"]
+    )
+    procedure.glossary_terms.set(terms)
     related = Procedure.objects.pages().filter(pk__in=page["related"]).exclude(pk=procedure.pk)
     procedure.related.set(related)
 
@@ -136,9 +139,9 @@ def replace_content(procedure, content, new_uids=False):
     return procedure
 
 
-def free_slug(slug):
-    """`slug`, or `slug-2`, `slug-3`...: the first no page uses."""
-    taken = set(Procedure.objects.values_list("slug", flat=True))
+def free_slug(slug, language):
+    """`slug`, or `slug-2`, `slug-3`...: the first no page in `language` uses."""
+    taken = set(Procedure.objects.filter(language=language).values_list("slug", flat=True))
     candidate, n = slug, 1
     while candidate in taken:
         n += 1
@@ -149,13 +152,36 @@ def free_slug(slug):
 @transaction.atomic
 def copy_page(procedure, title=None):
     """A new page (never approved, not on the site) with a copy of `procedure`'s
-    content: a start for another treatment's guide."""
+    content: a start for another treatment's guide, in the same language. A translation
+    is copied as a page of its own only through its English page."""
+    if procedure.translation_of_id:
+        raise ValueError("copy the English page, then add its translation")
     content = snapshot(procedure)
     title = title or _("Copy of %(title)s") % {"title": procedure.title}
     content["page"] = {**content["page"], "title": title[:120]}
-    content["page"]["slug"] = free_slug(slugify(title)[:70] or "new-page")
+    content["page"]["slug"] = free_slug(slugify(title)[:70] or "new-page", procedure.language)
     copy = Procedure(summary=procedure.summary, status=Procedure.Status.DRAFT)
     return replace_content(copy, content, new_uids=True)
+
+
+@transaction.atomic
+def start_translation(page, language):
+    """The page's translation into `language`: a new page (never approved, not on the
+    site) at the same address under the language's prefix, holding a copy of the
+    page's parts and blocks for editors to rewrite one by one. The existing one if
+    there is already one."""
+    existing = page.translations.pages().filter(language=language).first()
+    if existing is not None:
+        return existing
+    content = snapshot(page)
+    content["page"] = {**content["page"], "glossary_terms": []}  # the language's own words
+    translation = Procedure(
+        language=language,
+        translation_of=page,
+        summary=page.summary,
+        status=Procedure.Status.DRAFT,
+    )
+    return replace_content(translation, content, new_uids=True)
 
 
 # Comparing two versions

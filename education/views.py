@@ -1,12 +1,67 @@
 from django.conf import settings
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from . import language_help
 from .blocks import Guide
 from .models import GlossaryTerm, Procedure
 from .terms import TermLinker
+
+
+class LanguageFallbackMixin:
+    """A page whose content is not written in the reader's language yet is drawn whole
+    in the site's default language, under a notice in the reader's language: never
+    mixed. `fallback_from` is the language the reader asked for when the page is drawn
+    in another (else None)."""
+
+    fallback_from = None
+
+    def page_language(self):
+        """The language the page is drawn in."""
+        if self.fallback_from:
+            return settings.LANGUAGE_CODE
+        return get_language()
+
+    def use_fallback(self):
+        """Called when the content is missing in the reader's language: True when the
+        default language's content should be drawn instead."""
+        if get_language() == settings.LANGUAGE_CODE:
+            return False
+        self.fallback_from = get_language()
+        return True
+
+    def fallback_notice(self):
+        """The notice over a page drawn in another language, in the reader's language."""
+        if not self.fallback_from:
+            return None
+        return {
+            "language": self.fallback_from,
+            "title": gettext("This page is not in Spanish yet"),
+            "text": gettext(
+                "Below is the page in English. If you want help in Spanish, call us. "
+                "An interpreter is free."
+            ),
+            "link": reverse("education:home"),
+            "link_text": gettext("See our pages in Spanish"),
+        }
+
+    def get_context_data(self, **kwargs):
+        notice = self.fallback_notice()  # while the reader's language is active
+        with override(self.page_language()):
+            context = super().get_context_data(**kwargs)
+        context["fallback_notice"] = notice
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        """Rendered here, in the page's own language (Django would render it later, in
+        the language of the address)."""
+        response = super().render_to_response(context, **response_kwargs)
+        with override(self.page_language()):
+            response.render()
+        return response
 
 
 class HomeView(TemplateView):
@@ -14,7 +69,7 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["procedures"] = Procedure.objects.published()
+        context["procedures"] = Procedure.objects.published().for_language(get_language())
         return context
 
 
@@ -23,10 +78,10 @@ class ProcedureListView(ListView):
     context_object_name = "procedures"
 
     def get_queryset(self):
-        return Procedure.objects.published()
+        return Procedure.objects.published().for_language(get_language())
 
 
-class GuideView(DetailView):
+class GuideView(LanguageFallbackMixin, DetailView):
     """A page of a procedure's guide: the overview, one part, the whole guide to print,
     or the take-home handout. Only published pages, to everyone: staff see drafts in
     the admin's preview (GuidePreviewView).
@@ -44,6 +99,20 @@ class GuideView(DetailView):
 
     def get_queryset(self):
         return Procedure.objects.with_content(self.part_address()).published()
+
+    def get_object(self, queryset=None):
+        """The published page at this address in the reader's language, else (with a
+        notice) the one in the site's default language."""
+        pages = self.get_queryset().filter(slug=self.kwargs["slug"])
+        page = pages.filter(language=get_language()).first()
+        if page is None and self.use_fallback():
+            page = pages.filter(language=settings.LANGUAGE_CODE).first()
+        if page is None:
+            raise Http404(_("No page at this address."))
+        return page
+
+    def page_language(self):
+        return self.object.language
 
     def guide_address(self):
         """The address of the guide's overview, which its other pages extend."""
@@ -69,9 +138,13 @@ class GuideView(DetailView):
             previous_page=previous_page,
             next_page=next_page,
             canonical_url=settings.SITE_URL
-            + (self.request.path if self.indexed else self.object.get_absolute_url()),
+            + (
+                self.request.path
+                if self.indexed and not self.fallback_from
+                else self.object.get_absolute_url()
+            ),
             guide_url=settings.SITE_URL + self.object.get_absolute_url(),
-            indexed=self.indexed,
+            indexed=self.indexed and not self.fallback_from,
             preview=self.preview,
         )
         return context
@@ -114,6 +187,11 @@ class GuidePreviewView(GuidePartView):
     def get_queryset(self):
         return Procedure.objects.with_content(self.part_address())
 
+    def get_object(self, queryset=None):
+        """Any version staff may see, by its id (DetailView's own lookup), drawn in its
+        own language."""
+        return DetailView.get_object(self, queryset)
+
     def part_address(self):
         part = self.kwargs.get("part")
         return Guide.ALL if part == Guide.HANDOUT else part
@@ -132,9 +210,24 @@ class GuidePreviewView(GuidePartView):
         return reverse("admin:education_procedure_preview", args=[self.object.pk])
 
 
-class GlossaryView(ListView):
+class LanguageHelpView(TemplateView):
+    """Free language help: how to get an interpreter or another format, and the notice
+    of free help in the 15 languages most spoken in the US (education/language_help.py)."""
+
+    template_name = "education/language_help.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["notices"] = language_help.NOTICES
+        return context
+
+
+class GlossaryView(LanguageFallbackMixin, ListView):
     template_name = "education/glossary.html"
     context_object_name = "terms"
 
     def get_queryset(self):
-        return GlossaryTerm.objects.all()
+        terms = GlossaryTerm.objects.filter(language=get_language())
+        if not terms.exists() and self.use_fallback():
+            terms = GlossaryTerm.objects.filter(language=settings.LANGUAGE_CODE)
+        return terms

@@ -72,7 +72,7 @@ def start_draft(page, user):
     page = Procedure.objects.select_for_update().get(pk=page.pk)
     draft = Procedure.objects.filter(draft_of=page).first()
     if draft is None:
-        draft = Procedure(draft_of=page, status=Procedure.Status.DRAFT)
+        draft = page.new_draft()
         versions.replace_content(draft, versions.snapshot(page))
     return draft
 
@@ -124,7 +124,10 @@ def approval_problems(procedure, reviewer):
             )
         )
     slug_taken = (
-        Procedure.objects.pages().filter(slug=procedure.slug).exclude(pk=procedure.page.pk).exists()
+        Procedure.objects.pages()
+        .filter(language=procedure.language, slug=procedure.slug)
+        .exclude(pk=procedure.page.pk)
+        .exists()
     )
     if slug_taken:
         problems.append(
@@ -150,10 +153,10 @@ def approval_problems(procedure, reviewer):
             _("When to get help: no sign is in the “%(box)s” box.")
             % {"box": WarningSign.Urgency.EMERGENCY.label}
         )
-    for name, grade, limit in readability.hard_blocks(procedure):
+    for name, reading in readability.hard_blocks(procedure):
         problems.append(
-            _("%(block)s: reading grade %(grade)s, above %(limit)s.")
-            % {"block": name, "grade": grade, "limit": f"{limit:g}"}
+            _("%(block)s: %(score)s; it must be %(target)s.")
+            % {"block": name, "score": reading.score, "target": reading.target}
         )
     return problems
 
@@ -239,6 +242,11 @@ def record_approval(page, reviewer, note, next_review_due, submitted_by):
     page.next_review_due = next_review_due or default_next_review(today)
     if note.strip():
         page.update_note, page.updated_on = note.strip(), today
+    if page.translation_of_id:
+        # What the translation was checked against: a newer English version makes it
+        # out of date (education/translations.py).
+        source = page.translation_of.revisions.aggregate(last=Max("number"))["last"]
+        page.source_version = source
     page.review_state = Procedure.ReviewState.EDITING
     page.submitted_by, page.submitted_at, page.review_comment = None, None, ""
     page.save()
@@ -270,16 +278,20 @@ def restore(page, revision, user):
                 "an old version."
             )
         )
-    draft = Procedure(draft_of=page, status=Procedure.Status.DRAFT)
+    draft = page.new_draft()
     versions.replace_content(draft, revision.content)
     record_edit(draft, user)
     return draft
 
 
 def unpublish(page):
-    """Take a page off the site. Its approved versions are kept; approving it again
-    (confirm_review) or approving its draft puts it back."""
+    """Take a page off the site, with its translations (they say the same thing). Its
+    approved versions are kept; approving it again (confirm_review) or approving its
+    draft puts it back, and each translation likewise."""
     if page.is_draft_copy or not page.is_published:
         raise Refused(_("This page is not on the site."))
     page.status = Procedure.Status.DRAFT
     page.save(update_fields=["status", "updated_at"])
+    for translation in page.translations.pages().published():
+        translation.status = Procedure.Status.DRAFT
+        translation.save(update_fields=["status", "updated_at"])

@@ -156,7 +156,7 @@ def edit_shows_after(nginx, env, deadline):
     code = (
         "import time\n"
         "from education.models import Procedure\n"
-        f"page = Procedure.objects.get(slug={PROCEDURE.split('/')[2]!r})\n"
+        f"page = Procedure.objects.get(slug={PROCEDURE.split('/')[2]!r}, language='en')\n"
         f"page.update_note = {marker!r}\n"
         "page.save()\n"
         "print('SAVED', time.time())\n"

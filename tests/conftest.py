@@ -107,4 +107,4 @@ def demo(db):
     from education.models import Procedure
 
     call_command("load_demo_content", stdout=io.StringIO())
-    return Procedure.objects.get(slug="intrathecal-pain-pump")
+    return Procedure.objects.get(slug="intrathecal-pain-pump", language="en")

@@ -89,6 +89,7 @@ education_procedure_start_draft                login      405        405        
 education_procedure_submit                     login      405        405        405        405
 education_procedure_restore                    login      405        405        405        405
 education_procedure_copy                       login      405        405        405        405
+education_procedure_translate                  login      405        405        405        405
 education_phase_changelist                     login      200        200        200        200
 education_phase_add                            login      403        403        403        403
 education_phase_change                         login      200        200        200        200
@@ -350,7 +351,7 @@ def outcome(page, response):
         return "to index"
     if page.change_url and location == page.change_url:
         return "to change"
-    if location.endswith(Procedure.objects.get().get_absolute_url()):
+    if location.endswith(Procedure.objects.get(language="en").get_absolute_url()):
         return "to site"
     if location.startswith(reverse("accounts:two_factor")):
         return "to two-factor"

@@ -130,7 +130,7 @@ class Site:
         code = (
             "import time\n"
             "from education.models import Procedure\n"
-            "page = Procedure.objects.get(slug='intrathecal-pain-pump')\n"
+            "page = Procedure.objects.get(slug='intrathecal-pain-pump', language='en')\n"
             f"page.update_note = {note!r}\n"
             "page.save()\n"
             "print('SAVED', time.time())\n"

@@ -1,5 +1,5 @@
-"""The site's URLs under /elsewhere/, for tests/test_jinja.py (url() keyed on the URLconf)."""
+"""The guide's URLs under /elsewhere/, for tests/test_jinja.py (url() keyed on the URLconf)."""
 
 from django.urls import include, path
 
-urlpatterns = [path("elsewhere/", include("clinic_site.urls"))]
+urlpatterns = [path("elsewhere/", include("education.urls"))]

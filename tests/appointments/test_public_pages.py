@@ -103,6 +103,16 @@ def test_a_valid_call_back_is_saved_with_its_kind(send):
     assert saved.patient_type == Request.PatientType.NEW
 
 
+def test_a_request_records_the_language_of_its_form_and_the_interpreter_wish(send):
+    send(CALL_BACK, call_back_data(name="Test English"))
+    response = send("/es" + CALL_BACK, call_back_data(name="Test Spanish", needs_interpreter="on"))
+    english, spanish = Request.objects.order_by("name")
+    assert (english.form_language, english.needs_interpreter) == ("en", False)
+    assert (spanish.form_language, spanish.needs_interpreter) == ("es", True)
+    # The confirmation stays in the patient's language.
+    assert response["Location"] == "/es" + reverse("appointments:thanks", args=[spanish.reference])
+
+
 def test_the_confirmation_shows_the_reference_next_steps_and_clinic_phone_only(client, send):
     response = send(CONSULTATION, consultation_data(), follow=True)
     saved = Request.objects.get()

@@ -161,7 +161,7 @@ def test_each_row_has_what_the_call_needs(front_desk_client, front_desk):
         "(202) 555-0177",
         "Morning",
         "No voicemail",
-        "Spanish, needs an interpreter",
+        "Spanish, interpreter wanted",
         "Has a pump",
         "Scheduled",
         "Appointment: Mon Jan 7, 10:30 AM, Dr Example, room 2",
@@ -274,7 +274,17 @@ def test_the_csv_carries_what_is_needed_to_work_offline(front_desk_client):
     assert row["reason"] == "Test reason for the file."
     assert row["voicemail allowed"] == "no"
     assert (row["language"], row["needs an interpreter"]) == ("Spanish", "yes")
+    assert row["form language"] == "English"
     assert (row["appointment"], row["provider or location"]) == ("2030-01-07 10:30", "Room 2")
+
+
+def test_a_request_sent_from_the_spanish_form_says_so_on_its_row(front_desk_client):
+    make_request(reference="ROWSPAN2", form_language="es", needs_interpreter=True)
+    make_request(reference="ROWSPAN3", form_language="es", language="Mam")
+    html = front_desk_client.get(CHANGELIST).content.decode()
+    rows = {ref: next(p for p in html.split("<tr") if ref in p) for ref in ("ROWSPAN2", "ROWSPAN3")}
+    assert "Spanish form, interpreter wanted" in rows["ROWSPAN2"]
+    assert "Spanish form, Mam" in rows["ROWSPAN3"]
 
 
 # 4. Scheduled means booked.

@@ -12,6 +12,7 @@ STATIC_PAGES = {
     "guide-all": f"{PUMP}all/",
     "handout": f"{PUMP}handout/",
     "glossary": "/glossary/",
+    "language-help": "/language-help/",
     "consultation-form": "/appointments/consultation/",
     "call-back-form": "/appointments/call-back/",
     "not-found": "/no-such-page/",
@@ -55,22 +56,30 @@ def send(page):
     page.wait_for_load_state()
 
 
+# The Spanish version of a page: its name with this in front ("es-home"), its address
+# with /es in front.
+SPANISH = "es-"
+
+
 def reach(page, name):
     """Open the named page the way a patient would; returns the page's path."""
+    prefix = ""
+    if name.startswith(SPANISH):
+        name, prefix = name.removeprefix(SPANISH), "/es"
     if name in STATIC_PAGES:
-        page.goto(STATIC_PAGES[name])
+        page.goto(prefix + STATIC_PAGES[name])
     elif name == "consultation-errors":
-        page.goto(STATIC_PAGES["consultation-form"])
+        page.goto(prefix + STATIC_PAGES["consultation-form"])
         send(page)
     elif name == "call-back-errors":
-        page.goto(STATIC_PAGES["call-back-form"])
+        page.goto(prefix + STATIC_PAGES["call-back-form"])
         send(page)
     elif name == "confirmation":
-        page.goto(STATIC_PAGES["consultation-form"])
+        page.goto(prefix + STATIC_PAGES["consultation-form"])
         fill_consultation(page)
         send(page)
     elif name == "call-now":
-        page.goto(STATIC_PAGES["call-back-form"])
+        page.goto(prefix + STATIC_PAGES["call-back-form"])
         fill_call_back(page, safety_pump_alarm="yes")
         send(page)
     elif name == "admin-login":
@@ -80,11 +89,12 @@ def reach(page, name):
     return page.url
 
 
-PUBLIC_PAGES = [
+ENGLISH_PAGES = [
     *STATIC_PAGES,
     "consultation-errors",
     "call-back-errors",
     "confirmation",
     "call-now",
 ]
+PUBLIC_PAGES = [*ENGLISH_PAGES, *(SPANISH + name for name in ENGLISH_PAGES)]
 ALL_PAGES = [*PUBLIC_PAGES, "admin-login"]

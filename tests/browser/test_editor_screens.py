@@ -28,7 +28,7 @@ def test_no_editor_or_reviewer_screen_scrolls_sideways_at_1280_px(
     open_page, demo, django_user_model
 ):
     editor = make_staff(django_user_model, "screens-editor", "Content editors")
-    page_on_site = Procedure.objects.get()
+    page_on_site = Procedure.objects.get(language="en")
     draft = workflow.start_draft(page_on_site, editor)
     workflow.submit(draft, editor)
     base = f"/admin/education/procedure/{draft.pk}/"
@@ -57,7 +57,7 @@ def test_an_editor_finds_a_block_on_its_tab_and_the_tabs_say_where_they_are(
     open_page, demo, django_user_model
 ):
     editor = make_staff(django_user_model, "tabs-editor", "Content editors")
-    draft = workflow.start_draft(Procedure.objects.get(), editor)
+    draft = workflow.start_draft(Procedure.objects.get(language="en"), editor)
     tab = open_page(viewport=DESKTOP)
     log_in(tab.page, editor.username)
     tab.page.goto(f"/admin/education/procedure/{draft.pk}/change/")

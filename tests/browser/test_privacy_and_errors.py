@@ -99,7 +99,7 @@ def test_admin_pages_each_role_uses_log_no_console_errors(
     open_page, demo, group, django_user_model
 ):
     user = make_staff(django_user_model, f"browser-{group.split()[0].lower()}", group)
-    ids = {"request": make_request().pk, "procedure": Procedure.objects.get().pk}
+    ids = {"request": make_request().pk, "procedure": Procedure.objects.get(language="en").pk}
     tab = open_page()
     log_in(tab.page, user.username)
     for url in STAFF_PAGES[group]:
@@ -189,7 +189,7 @@ def test_a_full_journey_from_request_to_booking_and_a_content_fix(
     editor_user = make_staff(django_user_model, "journey-editor", "Content editors")
     editor = open_page().page
     log_in(editor, editor_user.username)
-    procedure = Procedure.objects.get()
+    procedure = Procedure.objects.get(language="en")
     editor.goto(f"/admin/education/procedure/{procedure.pk}/change/")
     with editor.expect_navigation():
         editor.click("text=Edit this page")

@@ -120,3 +120,40 @@ def test_a_person_without_a_pump_is_not_urgent(open_page, demo, settings):
     saved = Request.objects.get()
     assert not saved.urgent
     assert saved.patient_type == Request.PatientType.NEW
+
+
+def test_a_spanish_speaking_patient_asks_for_a_call_and_the_front_desk_sees_it(
+    open_page, demo, settings, django_user_model
+):
+    """The journey in Spanish: from the Spanish home page to the call-back form, sent
+    with an interpreter wanted; the worklist row says so."""
+    from accounts import roles
+    from tests.conftest import make_staff
+
+    from .test_privacy_and_errors import log_in
+
+    settings.REQUEST_MIN_FILL_SECONDS = 0
+    page = open_page(viewport=PHONE).page
+    page.goto("/")
+    page.click("a.language-switch")
+    assert page.url.endswith("/es/")
+    page.click("text=Pídanos que le llamemos")
+    assert page.url.endswith("/es" + CALL_BACK)
+    assert page.locator("html").get_attribute("lang") == "es"
+    fill_call_back(page)
+    page.check("#id_needs_interpreter")
+    send(page)
+    assert "/es/appointments/thanks/" in page.url
+    assert page.locator("h1").inner_text() == "Recibimos su solicitud"
+    saved = Request.objects.get()
+    assert (saved.form_language, saved.needs_interpreter) == ("es", True)
+    count, report = axe_violations(page)
+    assert count == 0, report
+
+    roles.create_groups()  # transactional tests empty every table after each test
+    desk = make_staff(django_user_model, "spanish-desk", "Front desk")
+    staff = open_page().page
+    log_in(staff, desk.username)
+    staff.goto("/admin/appointments/request/")
+    row = staff.locator("#result_list tbody tr", has_text="Test Patient Forms")
+    assert "Spanish form, interpreter wanted" in row.inner_text()

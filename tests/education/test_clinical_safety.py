@@ -407,7 +407,7 @@ def test_replace_reloads_the_corrected_demo_page_and_leaves_others_alone(demo):
     out = io.StringIO()
     call_command("load_demo_content", "--replace", "intrathecal-pain-pump", stdout=out)
     assert "replaced intrathecal-pain-pump" in out.getvalue()
-    pump = Procedure.objects.get(slug="intrathecal-pain-pump")
+    pump = Procedure.objects.get(slug="intrathecal-pain-pump", language="en")
     assert {sign.sign: sign.urgency for sign in pump.warning_signs.all()} == SIGN_LEVELS
     assert Procedure.objects.filter(pk=other.pk).exists()
     assert ClinicSettings.objects.count() == 1
