@@ -52,6 +52,7 @@ PAGES = [
     ("guide overview", "/procedures/intrathecal-pain-pump/"),
     ("guide part", "/procedures/intrathecal-pain-pump/risks/"),
     ("consultation", "/appointments/consultation/"),
+    ("Spanish guide overview", "/es/procedures/intrathecal-pain-pump/"),
 ]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 # Headless, with the flags that keep Chromium off the network (without them it waits

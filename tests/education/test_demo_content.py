@@ -5,6 +5,7 @@ from django.apps import apps
 from django.core.management import call_command
 
 from education import readability
+from education.blocks import BLOCKS
 from education.models import ClinicSettings, GlossaryTerm, Procedure, WarningSign
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +136,25 @@ def test_grade_measure_tells_hard_text_from_plain_text():
         "meticulous longitudinal surveillance for respiratory depression."
     )
     assert readability.grade(plain) <= 4 < readability.TARGET_GRADE < readability.grade(hard)
+
+
+def test_demo_text_fits_its_fields():
+    """SQLite stores a text longer than its field; PostgreSQL refuses it. Every demo
+    text, in every language, fits."""
+    load()
+    records = [*Procedure.objects.all(), *GlossaryTerm.objects.all(), ClinicSettings.load()]
+    for page in Procedure.objects.all():
+        records += page.parts.all()
+        for kind in BLOCKS:
+            records += getattr(page, kind.related_name).all()
+        for phase in page.phases.all():
+            records += phase.steps.all()
+    too_long = [
+        (type(record).__name__, field.name, len(value), field.max_length)
+        for record in records
+        for field in record._meta.concrete_fields
+        if field.max_length
+        and isinstance(value := getattr(record, field.attname), str)
+        and len(value) > field.max_length
+    ]
+    assert too_long == []
