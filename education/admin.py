@@ -340,8 +340,7 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(approved_before=Exists(versions))
-            # For the Spanish column: the translations, and the versions they follow.
-            .prefetch_related("translations", "revisions")
+            .prefetch_related("translations")  # the Spanish column
         )
 
     @admin.display(description=_("Spanish version"))

@@ -50,10 +50,11 @@ def state(page, language):
 
 def is_out_of_date(page, translation):
     """True when the English page's latest approved version says something other than
-    the version the translation was approved against."""
-    versions = {revision.number: revision for revision in page.revisions.all()}
-    if not versions:
+    the version the translation was approved against. Reads the two versions' content
+    only when their numbers differ (a review that changed nothing adds a version)."""
+    latest = page.revisions.order_by("-number").values_list("number", flat=True).first()
+    if latest is None or latest == translation.source_version:
         return False
-    latest = versions[max(versions)]
-    source = versions.get(translation.source_version)
-    return source is None or source.content != latest.content
+    numbers = [latest, translation.source_version]
+    content = dict(page.revisions.filter(number__in=numbers).values_list("number", "content"))
+    return content.get(translation.source_version) != content[latest]
