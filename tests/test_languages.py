@@ -5,7 +5,7 @@ import re
 import pytest
 from django.core.cache import caches
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from education.language_help import NOTICES
@@ -195,3 +195,13 @@ def test_a_spanish_page_costs_the_queries_of_its_english_page(client, demo, path
             assert client.get(prefix + path).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_a_refused_form_is_answered_in_the_language_of_its_address(db):
+    """The CSRF failure page (403), like the 404, speaks the page's language."""
+    strict = Client(enforce_csrf_checks=True)
+    for prefix, language, title in (("", "en", "Please send"), ("/es", "es", "Por favor")):
+        response = strict.post(prefix + "/appointments/call-back/", {})
+        assert response.status_code == 403
+        assert f'<html lang="{language}">' in response.text
+        assert title in response.text
