@@ -37,6 +37,7 @@ from django.utils.functional import lazy
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import format_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.formfields import PhoneNumberField
 from phonenumber_field.phonenumber import to_python as to_phone_number
@@ -454,7 +455,20 @@ class ConsultationRequestForm(RequestForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["phone"].required = False
-        self.fields["procedure"].queryset = Procedure.objects.published()
+        # The pages of the reader's language (an English page where there is no Spanish
+        # one yet, as the guide list shows): one choice per treatment, whose address
+        # (slug) is the same in both languages.
+        self.fields["procedure"].queryset = Procedure.objects.published().for_language(
+            get_language()
+        )
+
+    def clean_procedure(self):
+        """A Spanish page counts as the English page it translates: the front desk works
+        in English, and one treatment is one choice in the worklist's filter."""
+        procedure = self.cleaned_data["procedure"]
+        if procedure is not None and procedure.translation_of_id:
+            return procedure.translation_of
+        return procedure
 
     def get_layout(self):
         return Layout(

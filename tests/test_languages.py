@@ -205,3 +205,24 @@ def test_a_refused_form_is_answered_in_the_language_of_its_address(db):
         assert response.status_code == 403
         assert f'<html lang="{language}">' in response.text
         assert title in response.text
+
+
+@pytest.mark.parametrize("prefix", ["", "/es"])
+def test_a_consultation_asked_from_the_guide_is_sent_in_either_language(
+    client, demo, prefix, django_capture_on_commit_callbacks
+):
+    """The guide's button preselects the pump (?procedure=<address>), and both pages of
+    the pump share that address: the send goes through, and the front desk sees the
+    English page, whichever form it came from."""
+    from appointments.models import Request
+    from tests.appointments.factories import consultation_data
+
+    form = client.get(f"{prefix}/appointments/consultation/?procedure={demo.slug}").text
+    assert form.count(f'value="{demo.slug}"') == 1
+    assert re.search(rf'value="{demo.slug}"\s+selected', form)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{prefix}/appointments/consultation/", consultation_data(procedure=demo.slug)
+        )
+    assert response.status_code == 302
+    assert Request.objects.get().procedure == demo

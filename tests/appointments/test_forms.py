@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core import signing
+from django.utils import translation
 
 from appointments.forms import (
     TOKEN_SALT,
@@ -184,6 +185,47 @@ def test_an_unpublished_procedure_cannot_be_chosen(procedure):
     procedure.status = "draft"
     procedure.save()
     assert consultation(procedure="pain-pump")["procedure"].errors
+
+
+@pytest.fixture
+def spanish_page(procedure):
+    return Procedure.objects.create(
+        language="es",
+        translation_of=procedure,
+        title="Bomba para el dolor",
+        slug="pain-pump",
+        summary="Una bomba.",
+        status="published",
+    )
+
+
+def offered(form):
+    return [label for value, label in form.fields["procedure"].choices if value]
+
+
+def test_a_page_and_its_spanish_version_are_one_choice_in_english(spanish_page, procedure):
+    """They share their address: the English form offers the English page once, and
+    the answer is that page (two pages with one address once made this a server error)."""
+    form = consultation(procedure="pain-pump")
+    assert offered(form) == ["Pain pump"]
+    assert form.cleaned_data["procedure"] == procedure
+
+
+def test_the_spanish_form_offers_the_spanish_page_and_records_the_english_one(
+    spanish_page, procedure
+):
+    with translation.override("es"):
+        form = consultation(procedure="pain-pump")
+        assert offered(form) == ["Bomba para el dolor"]
+    assert not form.errors
+    assert form.cleaned_data["procedure"] == procedure
+
+
+def test_the_spanish_form_offers_an_english_page_that_has_no_spanish_version(procedure):
+    with translation.override("es"):
+        form = consultation(procedure="pain-pump")
+        assert offered(form) == ["Pain pump"]
+    assert form.cleaned_data["procedure"] == procedure
 
 
 def test_the_procedure_is_optional():
