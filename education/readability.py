@@ -71,9 +71,10 @@ def measure(text, language, safety=False):
 
 
 def grade(text):
-    """Flesch-Kincaid grade of a text; 0 for an empty one."""
+    """Flesch-Kincaid grade of a text; 0 for an empty one. The formula goes below 0 for
+    a few very short words ("A test." is grade -3.0): shown as 0, the lowest grade."""
     text = text.strip()
-    return round(textstat.flesch_kincaid_grade(text), 1) if text else 0.0
+    return max(0.0, round(textstat.flesch_kincaid_grade(text), 1)) if text else 0.0
 
 
 def as_sentence(text):

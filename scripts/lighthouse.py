@@ -59,6 +59,7 @@ CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 # for services it cannot reach on a machine with no network, and the run hangs).
 CHROME_FLAGS = " ".join(["--headless=new", *CHROMIUM_ARGS])
 PAGE_TIME_LIMIT = 180
+ATTEMPTS = 3
 
 
 class LighthouseFailed(RuntimeError):
@@ -117,15 +118,16 @@ def run_lighthouse(url, output, chrome, deadline):
 
 def measure(url, output, chrome, deadline):
     """Lighthouse asks to be run again when Chromium's trace of the load comes back
-    incomplete (NO_NAVSTART, seen now and then here): one more try, then give up."""
-    for attempt in (1, 2):
+    incomplete (NO_NAVSTART, seen now and then here, twice in a row once): up to
+    ATTEMPTS tries, then give up."""
+    for attempt in range(1, ATTEMPTS + 1):
         output.unlink(missing_ok=True)
         try:
             return run_lighthouse(url, output, chrome, deadline)
         except LighthouseFailed as exc:
-            if attempt == 2 or time.monotonic() > deadline:
+            if attempt == ATTEMPTS or time.monotonic() > deadline:
                 raise
-            log(f"  {str(exc).strip().splitlines()[-1]}; trying once more ...")
+            log(f"  {str(exc).strip().splitlines()[-1]}; trying again ...")
     raise AssertionError("unreachable")
 
 

@@ -158,3 +158,9 @@ def test_demo_text_fits_its_fields():
         and len(value) > field.max_length
     ]
     assert too_long == []
+
+
+def test_grade_of_a_few_short_words_is_shown_as_zero_not_below():
+    """Flesch-Kincaid gives "A test." grade -3.0: an editor sees grade 0."""
+    assert readability.grade("A test.") == 0.0
+    assert readability.measure("A test.", "en").score == "reading grade 0.0"
