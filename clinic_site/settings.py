@@ -219,6 +219,7 @@ PUBLIC_PAGES = [
     "education:guide_part",
     "education:guide_all",
     "education:handout",
+    "education:tool",
     "education:glossary",
     "education:language_help",
 ]

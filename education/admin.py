@@ -457,6 +457,11 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
                 view(admin_views.preview),
                 name=f"{name}_preview_part",
             ),
+            path(
+                "<int:pk>/preview/tools/<slug:tool>/",
+                view(admin_views.preview_tool),
+                name=f"{name}_preview_tool",
+            ),
             path("<int:pk>/edit/", view(admin_views.start_draft), name=f"{name}_start_draft"),
             path("<int:pk>/changes/", view(admin_views.changes), name=f"{name}_changes"),
             path("<int:pk>/submit/", view(admin_views.submit), name=f"{name}_submit"),

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from . import translations, versions, workflow
 from .models import Procedure
-from .views import GuidePreviewView
+from .views import GuidePreviewView, ToolPreviewView
 
 
 def admin_url(action, *args):
@@ -142,6 +142,12 @@ def preview(request, model_admin, pk, part=None):
     """The page as patients will see it (education/views.py GuidePreviewView)."""
     get_procedure(model_admin, request, pk)
     return GuidePreviewView.as_view()(request, pk=pk, part=part)
+
+
+def preview_tool(request, model_admin, pk, tool):
+    """One of the page's tools as patients will see it (ToolPreviewView)."""
+    get_procedure(model_admin, request, pk)
+    return ToolPreviewView.as_view()(request, pk=pk, tool=tool)
 
 
 @require_POST

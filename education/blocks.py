@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 
+from .tools import TOOLS, has_tool_name
+
 
 @dataclass(frozen=True)
 class BlockKind:
@@ -151,6 +153,16 @@ class Guide:
         by_slug = {p.slug: p for p in self.parts}
         # Where the warning signs are, for the "Get help now" strip's link.
         self.help_part = by_slug.get(getattr(procedure, "help_part_slug", None))
+        # The tools the guide offers (education/tools.py), each with its address.
+        self.tools = [
+            (tool, f"{self.address}tools/{tool.slug}/")
+            for tool in TOOLS
+            if getattr(procedure, has_tool_name(tool), False)
+        ]
+
+    def tool_url(self, slug):
+        """The address of one of the guide's tools; None when it does not offer it."""
+        return next((url for tool, url in self.tools if tool.slug == slug), None)
 
     def shows(self, record):
         if self.part == self.ALL:

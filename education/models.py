@@ -15,13 +15,14 @@ from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 from django.utils.translation import get_language, override
 from django.utils.translation import gettext_lazy as _
 
 from . import phones
 from .blocks import BLOCKS, PAGE_ANCHORS, RESERVED_PREFIXES
+from .tools import TOOLS, has_tool_name
 
 ORDER_HELP = _("Lower numbers come first on the page.")
 
@@ -223,7 +224,8 @@ class ProcedureQuerySet(models.QuerySet):
         page shows: those of the part with this address, of the overview (None), or
         of every part (EVERY_PART). With them: the guide's parts, its glossary words,
         `help_part_slug` (where its warning signs are) and, for the overview, its
-        published related pages. One query per kind of block, however much content."""
+        published related pages, and which tools its guide offers (education/tools.py:
+        `has_tool_<slug>`). One query per kind of block, however much content."""
         lookups = []
         for kind in BLOCKS:
             records = kind.model.objects.select_related(*kind.select_related)
@@ -236,8 +238,16 @@ class ProcedureQuerySet(models.QuerySet):
         if part is None:  # related pages are listed on the overview
             lookups.append(Prefetch("related", queryset=Procedure.objects.published()))
         first_warning = WarningSign.objects.filter(procedure=OuterRef("pk")).order_by("order", "pk")
+        tools = {
+            has_tool_name(tool): Exists(
+                self.model._meta.get_field(tool.needs).related_model.objects.filter(
+                    procedure=OuterRef("pk")
+                )
+            )
+            for tool in TOOLS
+        }
         return self.prefetch_related(*lookups, "parts", "glossary_terms").annotate(
-            help_part_slug=Subquery(first_warning.values("part__slug")[:1])
+            help_part_slug=Subquery(first_warning.values("part__slug")[:1]), **tools
         )
 
 

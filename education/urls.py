@@ -13,6 +13,7 @@ urlpatterns = [
     path("procedures/<slug:slug>/all/", views.GuideAllView.as_view(), name="guide_all"),
     path("procedures/<slug:slug>/handout/", views.HandoutView.as_view(), name="handout"),
     path("procedures/<slug:slug>/<slug:part>/", views.GuidePartView.as_view(), name="guide_part"),
+    path("procedures/<slug:slug>/tools/<slug:tool>/", views.ToolView.as_view(), name="tool"),
     path("glossary/", views.GlossaryView.as_view(), name="glossary"),
     path("language-help/", views.LanguageHelpView.as_view(), name="language_help"),
 ]

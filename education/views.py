@@ -5,7 +5,7 @@ from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
-from . import language_help
+from . import language_help, tools
 from .blocks import Guide
 from .models import GlossaryTerm, Procedure
 from .terms import TermLinker
@@ -175,6 +175,39 @@ class HandoutView(GuideView):
     page = Guide.ALL
 
 
+class ToolMixin:
+    """One of the guide's tools (education/tools.py), at <guide>/tools/<tool>/: drawn
+    from the blocks of every part of the guide, by the tool's own template. A guide
+    without content for the tool has no such page."""
+
+    page = Guide.ALL
+
+    def get_tool(self):
+        tool = tools.BY_SLUG.get(self.kwargs["tool"])
+        if tool is None:
+            raise Http404(_("This guide has no tool at this address."))
+        return tool
+
+    def get_object(self, queryset=None):
+        page = super().get_object(queryset)
+        if not getattr(page, tools.has_tool_name(self.get_tool())):
+            raise Http404(_("This guide has no tool at this address."))
+        return page
+
+    def get_template_names(self):
+        return [self.get_tool().template]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        tool = self.get_tool()
+        context.update(tool=tool, part=None, records=getattr(self.object, tool.needs).all())
+        return context
+
+
+class ToolView(ToolMixin, GuideView):
+    pass
+
+
 class GuidePreviewView(GuidePartView):
     """A draft (or any version staff may see) exactly as patients will see it, page by
     page: served under the admin (ProcedureAdmin.get_urls), so only to signed-in,
@@ -208,6 +241,16 @@ class GuidePreviewView(GuidePartView):
 
     def guide_address(self):
         return reverse("admin:education_procedure_preview", args=[self.object.pk])
+
+
+class ToolPreviewView(ToolMixin, GuidePreviewView):
+    """A draft's tool as patients will see it (under the admin, as GuidePreviewView)."""
+
+    def part_address(self):
+        return Guide.ALL
+
+    def get_part(self):
+        return Guide.ALL
 
 
 class LanguageHelpView(TemplateView):

@@ -80,6 +80,7 @@ education_procedure_history                    login      200        200        
 education_procedure_redirect                   login      to change  to change  to change  to change
 education_procedure_preview                    login      200        200        200        200
 education_procedure_preview_part               login      200        200        200        200
+education_procedure_preview_tool               login      200        200        200        200
 education_procedure_changes                    login      200        200        200        200
 education_procedure_versions                   login      200        200        200        200
 education_procedure_compare                    login      to list    to list    to list    to list
@@ -309,6 +310,8 @@ def model_pages(model, obj, resolver):
         kwargs = dict.fromkeys(pattern.pattern.converters, obj.pk)
         if "part" in kwargs:  # a part of the procedure's guide, by its address
             kwargs["part"] = obj.parts.first().slug
+        if "tool" in kwargs:  # one of the guide's tools (education/tools.py)
+            kwargs["tool"] = "questions"
         pages.append(Page(pattern.name, reverse(f"admin:{pattern.name}", kwargs=kwargs)))
     return pages
 

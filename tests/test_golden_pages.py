@@ -31,6 +31,8 @@ PAGES = {
     "procedure-part": ("get", "/procedures/intrathecal-pain-pump/risks/"),
     "procedure-all": ("get", "/procedures/intrathecal-pain-pump/all/"),
     "handout": ("get", "/procedures/intrathecal-pain-pump/handout/"),
+    "tool-questions": ("get", "/procedures/intrathecal-pain-pump/tools/questions/"),
+    "es-procedure": ("get", "/es/procedures/intrathecal-pain-pump/"),
     "glossary": ("get", "/glossary/"),
     "consultation-form": ("get", "/appointments/consultation/"),
     "consultation-errors": ("post", "/appointments/consultation/"),

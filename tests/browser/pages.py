@@ -11,6 +11,7 @@ STATIC_PAGES = {
     **{f"part-{part}": f"{PUMP}{part}/" for part in PARTS},
     "guide-all": f"{PUMP}all/",
     "handout": f"{PUMP}handout/",
+    "tool-questions": f"{PUMP}tools/questions/",
     "glossary": "/glossary/",
     "language-help": "/language-help/",
     "consultation-form": "/appointments/consultation/",

@@ -164,6 +164,43 @@ def test_the_take_home_handout_prints_on_one_or_two_pages(page, demo):
     assert len(pdf.pages) <= 2
 
 
+@pytest.mark.parametrize("prefix", ["", "/es"])
+def test_the_questions_sheet_prints_on_one_page_with_every_question(page, demo, prefix):
+    pdf = printed_pages(page, f"{prefix}{PUMP}tools/questions/")
+    # Without any spaces: a question may break over two lines of its column. NFKC: the
+    # PDF's ligatures ("fi") back into letters.
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", pdf.pages[0].extract_text()))
+    language = "es" if prefix else "en"
+    questions = Procedure.objects.get(language=language).doctor_questions.all()
+    assert questions.count() == 14
+    for question in questions:
+        assert re.sub(r"\s+", "", question.question) in text, question.question
+    page_chrome = {
+        "en": ["Skip to main content", "Request a visit", "use your browser's Print"],
+        "es": ["Ir al contenido principal", "Pedir una cita", "opción Imprimir de su navegador"],
+    }
+    for chrome in page_chrome[language]:
+        assert re.sub(r"\s+", "", chrome) not in text, chrome
+    record_pages(f"questions sheet ({language})", len(pdf.pages))
+    assert len(pdf.pages) == 1
+
+
+def test_the_print_button_prints_and_is_there_only_with_javascript(open_page, demo):
+    for javascript in (True, False):
+        watched = open_page(java_script_enabled=javascript)
+        page = watched.page
+        page.goto(f"{PUMP}tools/questions/")
+        button = page.get_by_role("button", name="Print this page")
+        if javascript:
+            page.evaluate("window.print = () => { window.printed = true; }")
+            button.click()
+            assert page.evaluate("window.printed") is True
+        else:
+            assert button.count() == 0
+            assert page.get_by_text("To print, use your browser's Print command.").is_visible()
+        assert not watched.errors
+
+
 def record_pages(name, count):
     """Printed page counts, for people (and the closing note) to read."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

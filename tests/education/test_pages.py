@@ -8,6 +8,7 @@ from django.urls import reverse
 from clinic_site.cache import page_cache
 from education.blocks import BLOCKS
 from education.models import ClinicSettings, Procedure
+from education.tools import TOOLS
 from education.views import GlossaryView
 
 from .factories import fill_procedure, make_procedure
@@ -235,6 +236,7 @@ def test_procedure_page_query_count_does_not_grow_with_content(client):
     for procedure in (small, large):
         urls = [procedure.get_absolute_url(), *part_urls(procedure)]
         urls += [f"{procedure.get_absolute_url()}all/", f"{procedure.get_absolute_url()}handout/"]
+        urls += [f"{procedure.get_absolute_url()}tools/{tool.slug}/" for tool in TOOLS]
         for n, url in enumerate(urls):
             page_cache().clear()  # measure a full render, not a cached page
             with CaptureQueriesContext(connection) as queries:

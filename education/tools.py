@@ -1,0 +1,48 @@
+"""The patient tools of a procedure's guide: pages to use at home and to print.
+
+Each tool is a page of the guide at <guide>/tools/<slug>/ (education/urls.py), drawn
+by templates/education/tools/<slug>.html from the guide's blocks (education/blocks.py),
+so editors write its content in the admin, in each language, through the same review
+as the rest of the guide. A guide offers a tool only when it has records of the block
+the tool is made of (`needs`).
+
+Nothing a patient types or chooses in a tool leaves the browser: the pages have no
+form that submits, and what a tool works out (a summary to print) is done by its
+script, from our own static files, as an enhancement. Without JavaScript each tool is
+a blank sheet to print and fill in by hand.
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Tool:
+    slug: str
+    title: str
+    summary: str
+    # The block (a Procedure related name) the tool is made of: no records, no tool.
+    needs: str
+
+    @property
+    def template(self):
+        return f"education/tools/{self.slug}.html"
+
+
+TOOLS = [
+    Tool(
+        "questions",
+        _("Questions to ask your doctor"),
+        _("A list to print, with space to write the answers."),
+        "doctor_questions",
+    ),
+]
+
+BY_SLUG = {tool.slug: tool for tool in TOOLS}
+
+
+def has_tool_name(tool):
+    """The annotation on a procedure that says whether its guide offers `tool`
+    (Procedure.objects.with_content)."""
+    return f"has_tool_{tool.slug}"

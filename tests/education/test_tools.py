@@ -1,0 +1,80 @@
+"""The guide's tools (education/tools.py): where they are offered, what they show, and
+that nothing on them can send what a patient writes."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from education.models import DoctorQuestion, GuidePart
+
+from .factories import make_procedure
+
+pytestmark = pytest.mark.django_db
+
+QUESTIONS = "/procedures/test-pump/tools/questions/"
+
+
+@pytest.fixture
+def page():
+    procedure = make_procedure()
+    part = GuidePart.objects.create(procedure=procedure, order=1, title="Asking", slug="asking")
+    for n, text in enumerate(["Is it safe?", "How long does it last?"], start=1):
+        DoctorQuestion.objects.create(procedure=procedure, order=n, question=text, part=part)
+    DoctorQuestion.objects.create(procedure=procedure, order=0, question="Who does the refill?")
+    return procedure
+
+
+def test_every_page_of_the_guide_lists_its_tools(client, page):
+    for url in ["/procedures/test-pump/", "/procedures/test-pump/asking/"]:
+        html = client.get(url).text
+        assert "Tools to use at home" in html
+        assert f'href="{QUESTIONS}"' in html
+
+
+def test_the_questions_block_links_to_its_sheet(client, page):
+    html = client.get("/procedures/test-pump/asking/").text
+    assert re.search(rf'<a href="{QUESTIONS}">Print them with space to write the answers</a>', html)
+
+
+def test_the_questions_sheet_has_every_question_of_the_guide_with_lines_to_write_on(client, page):
+    response = client.get(QUESTIONS)
+    assert response.status_code == 200
+    html = response.text
+    asked = re.findall(r"<li>\s*<p>(.*?)</p>", html)
+    assert asked == ["Who does the refill?", "Is it safe?", "How long does it last?"]
+    assert html.count('class="answer-lines"') == 3
+    assert '<h1 id="top">Questions to ask your doctor</h1>' in html
+    assert '<link rel="canonical" href="http://testserver' not in html  # SITE_URL, not Host
+    assert 'href="/procedures/test-pump/"' in html  # back to the guide
+
+
+def test_a_tool_page_has_nothing_that_could_send_what_a_patient_writes(client, page):
+    html = client.get(QUESTIONS).text
+    assert "<form" not in html.replace('<form method="post" action="/i18n/', "")
+    assert "<input" not in html and "<textarea" not in html
+
+
+def test_a_guide_without_questions_has_no_sheet_and_no_link(client):
+    make_procedure()
+    assert client.get(QUESTIONS).status_code == 404
+    assert "Tools to use at home" not in client.get("/procedures/test-pump/").text
+
+
+def test_an_unknown_tool_or_an_unpublished_page_has_no_tool(client, page):
+    assert client.get("/procedures/test-pump/tools/nothing/").status_code == 404
+    page.status = "draft"
+    page.save()
+    assert client.get(QUESTIONS).status_code == 404
+
+
+def test_staff_preview_a_drafts_tool_and_patients_cannot(client, editor_client, page):
+    page.status = "draft"
+    page.save()
+    url = reverse("admin:education_procedure_preview_tool", args=[page.pk, "questions"])
+    response = editor_client.get(url)
+    assert response.status_code == 200
+    assert "Is it safe?" in response.text
+    assert '<meta name="robots" content="noindex">' in response.text
+    client.logout()
+    assert client.get(url).status_code == 302  # to the sign-in page
