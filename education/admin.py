@@ -77,7 +77,12 @@ class PhaseInlineExtras:
 
 
 class MedicineInlineExtras:
-    fields = ["name", "approval", "purpose", "approval_note", *PLACE]
+    fields = ["name", "approval", "purpose", "approval_note", "emergency_note", *PLACE]
+
+
+class PumpModelInlineExtras:
+    # A tool's block: on the page's first tab, in no part.
+    fields = ["maker", "name", "mri_rule", "alarm", "reference", "order"]
 
 
 class RiskInlineExtras:
@@ -156,6 +161,7 @@ INLINE_EXTRAS = {
     "sections": SectionInlineExtras,
     "phases": PhaseInlineExtras,
     "medicines": MedicineInlineExtras,
+    "pump_models": PumpModelInlineExtras,
     "risks": RiskInlineExtras,
     "living_topics": LivingTopicInlineExtras,
     "faqs": FAQInlineExtras,
@@ -194,6 +200,7 @@ def block_inline(kind):
 
 
 BLOCK_INLINES = {kind.related_name: block_inline(kind) for kind in BLOCKS if kind.inline}
+TOOL_BLOCK_MODELS = {kind.model for kind in BLOCKS if kind.tool}
 
 
 class ReviewFilter(admin.SimpleListFilter):
@@ -411,7 +418,13 @@ class ProcedureAdmin(ContentAuditMixin, admin.ModelAdmin):
         part = self.tab_part(request, obj)
         instances = super().get_inline_instances(request, obj)
         if part is not None or part_address(request) is not None:
-            instances = [i for i in instances if not isinstance(i, GuidePartInline)]
+            # A part's tab: its blocks; the guide's parts and the tools' blocks are on
+            # the first tab.
+            instances = [
+                i
+                for i in instances
+                if not isinstance(i, GuidePartInline) and i.model not in TOOL_BLOCK_MODELS
+            ]
         # The kinds with blocks on this tab first; the others fold away at the end,
         # to open when adding one.
         empty = []

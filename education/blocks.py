@@ -26,7 +26,8 @@ class BlockKind:
     # of its own, with the heading and anchor its editor gave it.
     anchor: str | None
     heading: str | None
-    template: str
+    # The template that draws it in the guide; None for a tool's block.
+    template: str | None
     # An inline in the procedure's admin page: stacked for long texts (its fields laid
     # out in education/admin.py), a table row per block otherwise. Not for the glossary
     # words, which are picked on the procedure itself.
@@ -38,6 +39,9 @@ class BlockKind:
     # Loaded with the records: a foreign key each one shows, records hanging off each.
     select_related: tuple = ()
     prefetch_related: tuple = ()
+    # A block made for one of the guide's tools (education/tools.py, its slug): shown on
+    # that tool's page only, never in the guide; edited on the page's first tab.
+    tool: str | None = None
 
     @property
     def model(self):
@@ -58,6 +62,14 @@ BLOCKS = [
         "medicines",
         _("Medicines used"),
         "medicines",
+    ),
+    BlockKind(
+        "pump_models",
+        None,
+        _("Pump models"),
+        None,
+        select_related=("reference",),
+        tool="card",
     ),
     BlockKind(
         "phases",
@@ -110,6 +122,9 @@ BLOCKS = [
     ),
     BlockKind("references", "sources", _("Sources"), "sources"),
 ]
+
+# The blocks the guide's pages show (the others are its tools').
+GUIDE_BLOCKS = [kind for kind in BLOCKS if kind.tool is None]
 
 # Anchors the page uses itself: a section or phase that took one would break a link.
 PAGE_ANCHORS = {"top", "main", "contents", *(kind.anchor for kind in BLOCKS if kind.anchor)}
@@ -199,7 +214,7 @@ class Guide:
         (or `section`).
         """
         blocks = []
-        for kind in BLOCKS:
+        for kind in GUIDE_BLOCKS:
             records = [r for r in getattr(self.procedure, kind.related_name).all() if self.shows(r)]
             if kind.anchor is None:
                 blocks += [

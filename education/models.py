@@ -219,19 +219,22 @@ class ProcedureQuerySet(models.QuerySet):
             | Q(language=settings.LANGUAGE_CODE) & ~Q(pk__in=translated.values("translation_of"))
         )
 
-    def with_content(self, part=EVERY_PART):
+    def with_content(self, part=EVERY_PART, tool=None):
         """Each procedure with the blocks of its guide (education/blocks.py) that one
         page shows: those of the part with this address, of the overview (None), or
-        of every part (EVERY_PART). With them: the guide's parts, its glossary words,
+        of every part (EVERY_PART), and for a tool's page (`tool`, its slug) the blocks
+        made for that tool. With them: the guide's parts, its glossary words,
         `help_part_slug` (where its warning signs are) and, for the overview, its
         published related pages, and which tools its guide offers (education/tools.py:
         `has_tool_<slug>`). One query per kind of block, however much content."""
         lookups = []
         for kind in BLOCKS:
+            if kind.tool is not None and kind.tool != tool:
+                continue  # a tool's blocks load on that tool's page only
             records = kind.model.objects.select_related(*kind.select_related)
-            if part is None:
+            if kind.tool is None and part is None:
                 records = records.filter(part__isnull=True)
-            elif part != EVERY_PART:
+            elif kind.tool is None and part != EVERY_PART:
                 records = records.filter(part__slug=part)
             lookups.append(Prefetch(kind.related_name, queryset=records))
             lookups += [f"{kind.related_name}__{name}" for name in kind.prefetch_related]
@@ -591,6 +594,21 @@ class Reference(ProcedureChild):
         return self.title
 
 
+def source_field(help_text):
+    """A block's source: one of its page's references. A reference that backs a fact
+    cannot be deleted on its own (the admin says which block uses it); it goes with
+    its page."""
+    return models.ForeignKey(
+        Reference,
+        verbose_name=_("source"),
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=help_text,
+    )
+
+
 class Section(ProcedureChild):
     """A block of plain text with its own heading (what it is, how it works, benefits...)."""
 
@@ -673,12 +691,55 @@ class Medicine(ProcedureChild):
         help_text=_("What exactly is approved, e.g. “Approved for spasticity, not for pain.”"),
     )
 
+    emergency_note = models.TextField(
+        _("for the pump card"),
+        blank=True,
+        help_text=_(
+            "What emergency staff and family must know when this medicine is in the pump, "
+            "in short plain sentences: the danger signs and what to do. It is printed on "
+            "the pump card and the emergency sheet of a patient who has this medicine. "
+            "Empty: the medicine is not offered on the card."
+        ),
+    )
+
     class Meta(ProcedureChild.Meta):
         verbose_name = _("medicine")
         verbose_name_plural = _("medicines")
 
     def __str__(self):
         return self.name
+
+
+class PumpModel(ProcedureChild):
+    """A pump a patient of this guide may have, with the rules that differ by model (MRI,
+    alarms), for the pump card and emergency sheet (education/tools.py). Not shown in
+    the guide itself, and not in any part: always on the page's first tab."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="pump_models")
+    maker = models.CharField(_("maker"), max_length=80)
+    name = models.CharField(
+        _("model"), max_length=80, help_text=_("As the pump ID card names it, e.g. SynchroMed II.")
+    )
+    mri_rule = models.TextField(
+        _("MRI rule"),
+        help_text=_(
+            "What must happen before and after an MRI scan with this pump, in short plain "
+            "sentences, for the patient and the MRI staff."
+        ),
+    )
+    alarm = models.TextField(
+        _("alarms"),
+        blank=True,
+        help_text=_("What the pump's alarm sounds like and what to do. Empty: not known."),
+    )
+    reference = source_field(_("Where the MRI rule comes from (one of this page's references)."))
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("pump model (for the pump card)")
+        verbose_name_plural = _("pump models (for the pump card)")
+
+    def __str__(self):
+        return f"{self.maker} {self.name}"
 
 
 class Phase(ProcedureChild):
@@ -777,17 +838,7 @@ class Risk(ProcedureChild):
             "Leave empty when no source gives a number: the page then says so."
         ),
     )
-    reference = models.ForeignKey(
-        Reference,
-        verbose_name=_("source"),
-        # A reference that backs a frequency cannot be deleted on its own (the admin
-        # says which risk uses it); it goes with its page.
-        on_delete=models.RESTRICT,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text=_("Where the frequency comes from (one of this page's references)."),
-    )
+    reference = source_field(_("Where the frequency comes from (one of this page's references)."))
 
     # "3 in 100", "6 of 208", "1 in 10,000" (Spanish: "3 de cada 100", "6 de 208"): a
     # count and what it is out of.

@@ -136,11 +136,29 @@ def safety_boxes(procedure):
     return boxes
 
 
+def card_texts(procedure):
+    """[(name, text)]: what the pump card and emergency sheet print (education/tools.py),
+    held to the safety boxes' target: read in an emergency."""
+    texts = [
+        (_("Medicine “%(name)s”, for the pump card") % {"name": m.name}, m.emergency_note)
+        for m in procedure.medicines.all()
+    ]
+    texts += [
+        (_("Pump model “%(name)s”") % {"name": str(pump)}, f"{pump.mri_rule} {pump.alarm}")
+        for pump in procedure.pump_models.all()
+    ]
+    return [(name, text) for name, text in texts if text.strip()]
+
+
 def hard_blocks(procedure):
     """[(name, Reading)] for each block that misses its target in the page's language:
-    the "when to get help" boxes first, then the body text, hardest first within each."""
+    the "when to get help" boxes and the pump card's texts first, then the body text,
+    hardest first within each."""
     language = procedure.language
-    safety = [(name, measure(text, language, True)) for name, text in safety_boxes(procedure)]
+    safety = [
+        (name, measure(text, language, True))
+        for name, text in [*safety_boxes(procedure), *card_texts(procedure)]
+    ]
     body = [(name, measure(text, language)) for name, text in prose_blocks(procedure)]
     return [*hardest_first(safety), *hardest_first(body)]
 

@@ -106,8 +106,9 @@ def approval_problems(procedure, reviewer):
     """Why `reviewer` may not approve this version of the page: [] when they may.
 
     The publish gate: a named reviewer with credentials, sources, every frequency
-    backed by one of the page's own sources, a "Call 911" box, body text at grade 8 or
-    below and "when to get help" boxes at grade 6 or below. And nobody approves a
+    backed by one of the page's own sources, each pump model's MRI rule too, a "Call
+    911" box, body text at grade 8 or below and "when to get help" boxes and the pump
+    card's texts at grade 6 or below. And nobody approves a
     draft they changed."""
     problems = []
     if not reviewer.has_perm(APPROVE_PERMISSION):
@@ -147,6 +148,12 @@ def approval_problems(procedure, reviewer):
             problems.append(
                 _("Risk “%(name)s”: its frequency must say what it is out of.")
                 % {"name": risk.name}
+            )
+    for pump in procedure.pump_models.select_related("reference"):
+        if pump.reference is None or pump.reference.procedure_id != procedure.pk:
+            problems.append(
+                _("Pump model “%(name)s”: its MRI rule needs a source from this page's sources.")
+                % {"name": str(pump)}
             )
     if not procedure.warning_signs.filter(urgency=WarningSign.Urgency.EMERGENCY).exists():
         problems.append(

@@ -19,6 +19,7 @@ EDUCATION_MODELS = {
     "phase",
     "phasestep",
     "procedure",
+    "pumpmodel",
     "recoveryrestriction",
     "reference",
     "risk",

@@ -2,7 +2,7 @@
 
 import datetime
 
-from education.blocks import BLOCKS
+from education.blocks import GUIDE_BLOCKS
 from education.models import (
     FAQ,
     Condition,
@@ -14,6 +14,7 @@ from education.models import (
     Phase,
     PhaseStep,
     Procedure,
+    PumpModel,
     RecoveryRestriction,
     Reference,
     Risk,
@@ -88,14 +89,23 @@ def fill_procedure(procedure, count):
         )
         FAQ.objects.create(procedure=procedure, order=n, question=f"Question {n}?", answer="Yes.")
         DoctorQuestion.objects.create(procedure=procedure, order=n, question=f"Ask {n}?")
+        PumpModel.objects.create(
+            procedure=procedure,
+            order=n,
+            maker="Maker",
+            name=f"Pump {n}",
+            mri_rule="Call us first.",
+            reference=reference,
+        )
         term = GlossaryTerm.objects.create(
             term=f"{procedure.slug} word {n}",
             slug=f"{procedure.slug}-word-{n}",
             definition="A word.",
         )
         procedure.glossary_terms.add(term)
-    # Every third record on each part, the rest on the overview.
-    for kind in BLOCKS:
+    # Every third record on each part, the rest on the overview (a tool's blocks are in
+    # no part).
+    for kind in GUIDE_BLOCKS:
         records = list(kind.model.objects.filter(procedure=procedure))
         for n, record in enumerate(records):
             record.part = parts[n % 3] if n % 4 else None

@@ -78,3 +78,37 @@ def test_staff_preview_a_drafts_tool_and_patients_cannot(client, editor_client, 
     assert '<meta name="robots" content="noindex">' in response.text
     client.logout()
     assert client.get(url).status_code == 302  # to the sign-in page
+
+
+# The pump card's content: blocks made for a tool (education/blocks.py, `tool`).
+
+
+def test_a_tools_blocks_never_show_in_the_guide(client):
+    from education.models import PumpModel
+
+    procedure = make_procedure()
+    PumpModel.objects.create(
+        procedure=procedure, maker="Maker", name="Pump Nine", mri_rule="Empty it first."
+    )
+    for url in ["/procedures/test-pump/", "/procedures/test-pump/all/"]:
+        html = client.get(url).text
+        assert "Pump Nine" not in html and "Empty it first." not in html
+
+
+def test_the_pump_models_and_card_notes_go_with_every_version_and_translation(editor, demo):
+    from education import versions
+
+    english = demo
+    content = versions.snapshot(english)
+    assert [p["name"] for p in content["pump_models"]] == [
+        "SynchroMed II",
+        "Prometra",
+        "Prometra II",
+    ]
+    assert all(p["reference"] for p in content["pump_models"])  # each cites a source
+    notes = {m["name"]: m["emergency_note"] for m in content["medicines"]}
+    assert "call 911" in notes["Baclofen"] and "Never stop baclofen" in notes["Baclofen"]
+    spanish = english.translations.get()
+    pumps = ["SynchroMed II", "Prometra", "Prometra II"]
+    assert [p.name for p in spanish.pump_models.all()] == pumps
+    assert "llame al 911" in spanish.medicines.get(name="Baclofeno").emergency_note

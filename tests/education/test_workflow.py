@@ -12,8 +12,10 @@ from django.utils import timezone
 from accounts import roles
 from education import versions, workflow
 from education.models import (
+    Medicine,
     Phase,
     Procedure,
+    PumpModel,
     Reference,
     Revision,
     Risk,
@@ -267,6 +269,7 @@ def test_the_gate_needs_a_named_reviewer_with_credentials(reviewer, new_page):
 
 def test_the_gate_needs_sources(reviewer, new_page):
     Risk.objects.filter(procedure=new_page).update(frequency="", reference=None)
+    PumpModel.objects.filter(procedure=new_page).delete()
     Reference.objects.filter(procedure=new_page).delete()
     assert gate_refusals(new_page, reviewer) == ["Sources: the page lists no sources."]
 
@@ -306,11 +309,36 @@ def test_the_gate_names_each_safety_box_above_grade_6(reviewer, new_page):
     assert reason.endswith("; it must be grade 6 or lower.")
 
 
+def test_the_gate_needs_each_pump_models_mri_rule_sourced_from_the_page(reviewer, new_page):
+    PumpModel.objects.filter(procedure=new_page).update(reference=None)
+    assert gate_refusals(new_page, reviewer) == [
+        "Pump model “Maker Pump 0”: its MRI rule needs a source from this page's sources."
+    ]
+
+
+def test_the_gate_holds_the_pump_cards_texts_to_the_safety_boxes_target(reviewer, new_page):
+    """Read in an emergency: a medicine's note for the card and a pump model's MRI rule
+    read at grade 6 or lower, like the "when to get help" boxes."""
+    hard = (
+        "Precipitous discontinuation engenders potentially catastrophic withdrawal "
+        "phenomena, necessitating immediate multidisciplinary intervention."
+    )
+    Medicine.objects.filter(procedure=new_page).update(emergency_note=hard)
+    PumpModel.objects.filter(procedure=new_page).update(mri_rule=hard)
+    reasons = gate_refusals(new_page, reviewer)
+    assert [reason.split(":")[0] for reason in reasons] == [
+        "Medicine “Medicine 0”, for the pump card",
+        "Pump model “Maker Pump 0”",
+    ]
+    assert all(reason.endswith("; it must be grade 6 or lower.") for reason in reasons)
+
+
 def test_the_review_page_lists_every_refusal_and_approval_changes_nothing(
     client, reviewer, new_page
 ):
     Reference.objects.filter(procedure=new_page).update(title="x")
     Risk.objects.filter(procedure=new_page).update(frequency="", reference=None)
+    PumpModel.objects.filter(procedure=new_page).update(reference=None)
     Reference.objects.filter(procedure=new_page).delete()
     WarningSign.objects.filter(procedure=new_page).update(urgency=WarningSign.Urgency.TODAY)
     reviewer_client = signed_in(type(client), reviewer)
@@ -318,6 +346,7 @@ def test_the_review_page_lists_every_refusal_and_approval_changes_nothing(
     assert "It cannot be approved yet" in page
     assert "Sources: the page lists no sources." in page
     assert "no sign is in the “Call 911 now” box" in page
+    assert "its MRI rule needs a source from this page" in page
     response = approve_in_admin(reviewer_client, new_page, note="First version.")
     assert response.status_code == 200
     new_page.refresh_from_db()
