@@ -37,6 +37,12 @@ TOOLS = [
         _("A list to print, with space to write the answers."),
         "doctor_questions",
     ),
+    Tool(
+        "card",
+        _("Pump card and emergency sheet"),
+        _("A wallet card, and a sheet for emergency staff and your family, to print."),
+        "pump_models",
+    ),
 ]
 
 BY_SLUG = {tool.slug: tool for tool in TOOLS}

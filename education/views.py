@@ -98,7 +98,11 @@ class GuideView(LanguageFallbackMixin, DetailView):
     preview = False
 
     def get_queryset(self):
-        return Procedure.objects.with_content(self.part_address()).published()
+        return self.with_content().published()
+
+    def with_content(self):
+        """The pages with the blocks this page shows (Procedure.objects.with_content)."""
+        return Procedure.objects.with_content(self.part_address())
 
     def get_object(self, queryset=None):
         """The published page at this address in the reader's language, else (with a
@@ -182,6 +186,10 @@ class ToolMixin:
 
     page = Guide.ALL
 
+    def with_content(self):
+        """Every part's blocks, and the blocks made for this tool."""
+        return Procedure.objects.with_content(Guide.ALL, tool=self.get_tool().slug)
+
     def get_tool(self):
         tool = tools.BY_SLUG.get(self.kwargs["tool"])
         if tool is None:
@@ -218,7 +226,7 @@ class GuidePreviewView(GuidePartView):
     preview = True
 
     def get_queryset(self):
-        return Procedure.objects.with_content(self.part_address())
+        return self.with_content()
 
     def get_object(self, queryset=None):
         """Any version staff may see, by its id (DetailView's own lookup), drawn in its

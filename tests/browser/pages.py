@@ -12,6 +12,7 @@ STATIC_PAGES = {
     "guide-all": f"{PUMP}all/",
     "handout": f"{PUMP}handout/",
     "tool-questions": f"{PUMP}tools/questions/",
+    "tool-card": f"{PUMP}tools/card/",
     "glossary": "/glossary/",
     "language-help": "/language-help/",
     "consultation-form": "/appointments/consultation/",

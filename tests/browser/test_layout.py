@@ -185,6 +185,34 @@ def test_the_questions_sheet_prints_on_one_page_with_every_question(page, demo, 
     assert len(pdf.pages) == 1
 
 
+# ISO/IEC 7810 ID-1, a bank card: 85.60 x 53.98 mm, in CSS pixels (96 to the inch).
+ID1_PX = (85.60 / 25.4 * 96, 53.98 / 25.4 * 96)
+
+
+@pytest.mark.parametrize("prefix", ["", "/es"])
+def test_the_pump_card_prints_at_wallet_size_with_its_sheet_on_one_page(page, demo, prefix):
+    pdf = printed_pages(page, f"{prefix}{PUMP}tools/card/")
+    language = "es" if prefix else "en"
+    record_pages(f"pump card and emergency sheet ({language})", len(pdf.pages))
+    assert len(pdf.pages) == 1
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", pdf.pages[0].extract_text()))
+    procedure = Procedure.objects.get(language=language)
+    for pump in procedure.pump_models.all():
+        assert re.sub(r"\s+", "", pump.mri_rule) in text, pump.name
+    for medicine in procedure.medicines.exclude(emergency_note=""):
+        assert re.sub(r"\s+", "", medicine.emergency_note) in text, medicine.name
+    # Each side of the card, on paper, is exactly a bank card, and nothing spills out.
+    page.emulate_media(media="print")
+    sides = page.locator(".pump-card__side")
+    assert sides.count() == 2
+    for side in sides.evaluate_all(
+        "els => els.map(e => ({w: e.getBoundingClientRect().width,"
+        " h: e.getBoundingClientRect().height, overflow: e.scrollHeight > e.clientHeight}))"
+    ):
+        assert abs(side["w"] - ID1_PX[0]) < 1 and abs(side["h"] - ID1_PX[1]) < 1, side
+        assert not side["overflow"], side
+
+
 def test_the_print_button_prints_and_is_there_only_with_javascript(open_page, demo):
     for javascript in (True, False):
         watched = open_page(java_script_enabled=javascript)

@@ -112,3 +112,29 @@ def test_the_pump_models_and_card_notes_go_with_every_version_and_translation(ed
     pumps = ["SynchroMed II", "Prometra", "Prometra II"]
     assert [p.name for p in spanish.pump_models.all()] == pumps
     assert "llame al 911" in spanish.medicines.get(name="Baclofeno").emergency_note
+
+
+def test_the_pump_card_is_a_blank_card_and_sheet_from_the_guides_blocks(client, demo):
+    response = client.get("/procedures/intrathecal-pain-pump/tools/card/")
+    assert response.status_code == 200
+    html = response.text
+    assert "<input" not in html and "<textarea" not in html  # blank, to fill in by hand
+    for pump in demo.pump_models.all():
+        assert f"<h4>{pump.maker} {pump.name}</h4>" in html
+    assert html.count("Ask the pump clinic what this pump's alarms sound like.") == 2
+    noted = [m.name for m in demo.medicines.exclude(emergency_note="")]
+    assert noted == [
+        "Morphine",
+        "Ziconotide",
+        "Baclofen",
+        "Other opioids (such as hydromorphone or fentanyl)",
+    ]
+    for name in noted:
+        assert f"<h4>{name}</h4>" in html
+    assert "<h4>Clonidine or bupivacaine</h4>" not in html  # no note: not on the card
+    assert "(555) 010-0199" in html  # the after-hours line on the card
+
+
+def test_a_guide_without_pump_models_has_no_card(client, page):
+    assert client.get("/procedures/test-pump/tools/card/").status_code == 404
+    assert "tools/card/" not in client.get("/procedures/test-pump/").text
