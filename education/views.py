@@ -254,9 +254,6 @@ class GuidePreviewView(GuidePartView):
 class ToolPreviewView(ToolMixin, GuidePreviewView):
     """A draft's tool as patients will see it (under the admin, as GuidePreviewView)."""
 
-    def part_address(self):
-        return Guide.ALL
-
     def get_part(self):
         return Guide.ALL
 
