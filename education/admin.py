@@ -85,6 +85,36 @@ class PumpModelInlineExtras:
     fields = ["maker", "name", "mri_rule", "alarm", "reference", "order"]
 
 
+class DiaryTimeInlineExtras:
+    fields = ["label", "order"]
+
+
+class DecisionOptionInlineExtras:
+    fields = ["name", "involves", ("good", "hard"), "order"]
+
+
+class DecisionChanceInlineExtras:
+    fields = [
+        ("kind", "outcome"),
+        "studied",
+        ("first_label", "first_count"),
+        ("second_label", "second_count"),
+        "certainty",
+        "reference",
+        "order",
+    ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # Who was studied and how sure we are run to a sentence or two: room to read.
+        if db_field.name in ("studied", "certainty"):
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class DecisionValueInlineExtras:
+    fields = ["leans", "statement", "order"]
+
+
 class RiskInlineExtras:
     fields = ["name", "group", "description", "frequency", "reference", *PLACE]
 
@@ -162,6 +192,10 @@ INLINE_EXTRAS = {
     "phases": PhaseInlineExtras,
     "medicines": MedicineInlineExtras,
     "pump_models": PumpModelInlineExtras,
+    "diary_times": DiaryTimeInlineExtras,
+    "decision_options": DecisionOptionInlineExtras,
+    "decision_chances": DecisionChanceInlineExtras,
+    "decision_values": DecisionValueInlineExtras,
     "risks": RiskInlineExtras,
     "living_topics": LivingTopicInlineExtras,
     "faqs": FAQInlineExtras,

@@ -71,6 +71,28 @@ BLOCKS = [
         select_related=("reference",),
         tool="card",
     ),
+    BlockKind("diary_times", None, _("Trial diary times"), None, tool="diary"),
+    BlockKind(
+        "decision_options", None, _("Decision aid: options"), None, tool="decision", stacked=True
+    ),
+    BlockKind(
+        "decision_chances",
+        None,
+        _("Decision aid: chances"),
+        None,
+        group_by="kind",
+        select_related=("reference",),
+        tool="decision",
+        stacked=True,
+    ),
+    BlockKind(
+        "decision_values",
+        None,
+        _("Decision aid: what matters to you"),
+        None,
+        group_by="leans",
+        tool="decision",
+    ),
     BlockKind(
         "phases",
         "stages",
@@ -150,6 +172,9 @@ class Guide:
 
     ALL = "all"
     HANDOUT = "handout"
+    # A tool's page (education/tools.py): it shows no block of the guide's own, so its
+    # links to them go to their parts.
+    TOOL = "tool"
 
     def __init__(self, procedure, part=None, address=None):
         """`address`: the overview's address, which every other page of the guide
@@ -182,6 +207,8 @@ class Guide:
     def shows(self, record):
         if self.part == self.ALL:
             return True
+        if self.part == self.TOOL:
+            return False
         return record.part_id == (self.part.pk if self.part else None)
 
     def url(self, part_id):
@@ -196,7 +223,7 @@ class Guide:
 
     def neighbours(self):
         """(previous, next) pages of the guide around this part: (title, url) or None."""
-        if self.part == self.ALL:
+        if self.part in (self.ALL, self.TOOL):
             return None, None
         pages = [(self.procedure.title, self.urls[None])]
         pages += [(p.title, self.urls[p.pk]) for p in self.parts]
@@ -238,6 +265,19 @@ class Guide:
                         "items": items,
                     }
                 )
+        return blocks
+
+    def tool_blocks(self, slug):
+        """The blocks made for one of the guide's tools, by related name: the records,
+        or [(value, label, records)] for a kind grouped by a choice (`group_by`)."""
+        blocks = {}
+        for kind in BLOCKS:
+            if kind.tool != slug:
+                continue
+            records = list(getattr(self.procedure, kind.related_name).all())
+            if kind.group_by:
+                records = by_choice(records, kind.model._meta.get_field(kind.group_by))
+            blocks[kind.related_name] = records
         return blocks
 
     def blocks_by_part(self):

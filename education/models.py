@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
@@ -740,6 +741,139 @@ class PumpModel(ProcedureChild):
 
     def __str__(self):
         return f"{self.maker} {self.name}"
+
+
+class DiaryTime(ProcedureChild):
+    """A time in the trial when the patient writes down their pain and what they were
+    doing, for the trial diary (education/tools.py). The clinic sets the times; they are
+    the diary's rows, in order. Not shown in the guide, and in no part."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="diary_times")
+    label = models.CharField(
+        _("when"),
+        max_length=80,
+        help_text=_("As the patient will read it, e.g. “2 hours after the trial dose”."),
+    )
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("time to write in the trial diary")
+        verbose_name_plural = _("times to write in the trial diary")
+
+    def __str__(self):
+        return self.label
+
+
+class DecisionOption(ProcedureChild):
+    """One of the choices in the guide's decision aid ("Is a trial right for me?",
+    education/tools.py), set beside the others with the same rows: what it involves,
+    what may be good and what may be hard about it. Doing nothing new is one of them."""
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="decision_options"
+    )
+    name = models.CharField(_("option"), max_length=100)
+    involves = models.TextField(_("what it involves"))
+    good = models.TextField(_("what may be good about it"))
+    hard = models.TextField(_("what may be hard about it"))
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("option (for the decision aid)")
+        verbose_name_plural = _("options (for the decision aid)")
+
+    def __str__(self):
+        return self.name
+
+
+class DecisionChance(ProcedureChild):
+    """What a study found, as "N in 100" people, drawn as 100 icons: one group, or two
+    groups side by side (say, with and without a pump), for the decision aid. Each
+    needs its source and the group it is about, so nobody reads it as a promise."""
+
+    class Kind(models.TextChoices):
+        BENEFIT = "benefit", _("A chance of help")
+        HARM = "harm", _("A chance of harm")
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="decision_chances"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    outcome = models.CharField(
+        _("what happened"),
+        max_length=200,
+        help_text=_("For example: “Had at least half their pain gone”."),
+    )
+    studied = models.CharField(
+        _("who was studied, and when"),
+        max_length=300,
+        help_text=_("For example: “100 people with leg pain after back surgery, at 6 months”."),
+    )
+    first_label = models.CharField(
+        _("group"), max_length=100, help_text=_("For example: “With a stimulator”.")
+    )
+    first_count = models.PositiveSmallIntegerField(_("in 100"), validators=[MaxValueValidator(100)])
+    second_label = models.CharField(
+        _("compared with (group)"),
+        max_length=100,
+        blank=True,
+        help_text=_("Empty: no comparison. For example: “With usual care alone”."),
+    )
+    second_count = models.PositiveSmallIntegerField(
+        _("compared with (in 100)"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    certainty = models.CharField(
+        _("how sure we are"),
+        max_length=300,
+        blank=True,
+        help_text=_("What limits the numbers: a small study, who paid for it, a range."),
+    )
+    reference = source_field(_("The study the numbers come from (one of this page's references)."))
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("chance (for the decision aid)")
+        verbose_name_plural = _("chances (for the decision aid)")
+
+    def __str__(self):
+        return self.outcome
+
+    def clean(self):
+        super().clean()
+        if bool(self.second_label) != (self.second_count is not None):
+            raise ValidationError(
+                _("To compare, give both the second group and its number in 100; or neither.")
+            )
+
+    def groups(self):
+        """[(label, count)]: one group, or two to compare."""
+        groups = [(self.first_label, self.first_count)]
+        if self.second_label and self.second_count is not None:
+            groups.append((self.second_label, self.second_count))
+        return groups
+
+
+class DecisionValue(ProcedureChild):
+    """A reason people give for or against a trial, for the decision aid's "what matters
+    most to you": the patient marks how much it matters to them."""
+
+    class Leans(models.TextChoices):
+        TOWARD = "toward", _("A reason to have a trial")
+        AWAY = "away", _("A reason not to have a trial now")
+
+    procedure = models.ForeignKey(
+        Procedure, on_delete=models.CASCADE, related_name="decision_values"
+    )
+    leans = models.CharField(_("it is"), max_length=10, choices=Leans.choices)
+    statement = models.CharField(
+        _("reason"),
+        max_length=200,
+        help_text=_("As a patient would say it, e.g. “I want to take fewer pain pills.”"),
+    )
+
+    class Meta(ProcedureChild.Meta):
+        verbose_name = _("reason (for the decision aid)")
+        verbose_name_plural = _("reasons (for the decision aid)")
+
+    def __str__(self):
+        return self.statement
 
 
 class Phase(ProcedureChild):

@@ -117,6 +117,21 @@ def prose_blocks(procedure):
         )
         for faq in procedure.faqs.all()
     ]
+    # The decision aid's (education/tools.py), read like the guide.
+    blocks += [
+        (
+            _("Decision aid option “%(name)s”") % {"name": option.name},
+            f"{option.involves} {option.good} {option.hard}",
+        )
+        for option in procedure.decision_options.all()
+    ]
+    blocks += [
+        (
+            _("Decision aid chance “%(name)s”") % {"name": chance.outcome},
+            f"{as_sentence(chance.outcome)} {as_sentence(chance.studied)} {chance.certainty}",
+        )
+        for chance in procedure.decision_chances.all()
+    ]
     return [(name, text) for name, text in blocks if text.strip()]
 
 

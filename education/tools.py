@@ -32,10 +32,22 @@ class Tool:
 
 TOOLS = [
     Tool(
+        "decision",
+        _("Is a trial right for me?"),
+        _("Your options side by side, what matters most to you, and a summary to print."),
+        "decision_options",
+    ),
+    Tool(
         "questions",
         _("Questions to ask your doctor"),
         _("A list to print, with space to write the answers."),
         "doctor_questions",
+    ),
+    Tool(
+        "diary",
+        _("Trial diary"),
+        _("Write down your pain during the trial. It works out how much it has eased."),
+        "diary_times",
     ),
     Tool(
         "card",

@@ -190,6 +190,9 @@ class ToolMixin:
         """Every part's blocks, and the blocks made for this tool."""
         return Procedure.objects.with_content(Guide.ALL, tool=self.get_tool().slug)
 
+    def get_part(self):
+        return Guide.TOOL
+
     def get_tool(self):
         tool = tools.BY_SLUG.get(self.kwargs["tool"])
         if tool is None:
@@ -208,7 +211,12 @@ class ToolMixin:
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         tool = self.get_tool()
-        context.update(tool=tool, part=None, records=getattr(self.object, tool.needs).all())
+        context.update(
+            tool=tool,
+            part=None,
+            records=getattr(self.object, tool.needs).all(),
+            tool_blocks=context["guide"].tool_blocks(tool.slug),
+        )
         return context
 
 

@@ -155,6 +155,15 @@ def approval_problems(procedure, reviewer):
                 _("Pump model “%(name)s”: its MRI rule needs a source from this page's sources.")
                 % {"name": str(pump)}
             )
+    for chance in procedure.decision_chances.select_related("reference"):
+        if chance.reference is None or chance.reference.procedure_id != procedure.pk:
+            problems.append(
+                _(
+                    "Decision aid chance “%(name)s”: its numbers need a source from this "
+                    "page's sources."
+                )
+                % {"name": chance.outcome}
+            )
     if not procedure.warning_signs.filter(urgency=WarningSign.Urgency.EMERGENCY).exists():
         problems.append(
             _("When to get help: no sign is in the “%(box)s” box.")

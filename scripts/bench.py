@@ -101,7 +101,10 @@ GUIDE_PARTS = [
 ]
 # The guide's tools (education/tools.py): their scripts have a budget of their own.
 TOOLS = [
+    ("tool: decision", PROCEDURE + "tools/decision/"),
     ("tool: questions", PROCEDURE + "tools/questions/"),
+    ("tool: diary", PROCEDURE + "tools/diary/"),
+    ("tool: card", PROCEDURE + "tools/card/"),
 ]
 PAGES = [
     ("home", "/"),

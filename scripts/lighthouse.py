@@ -8,8 +8,9 @@ Chromium first.) It prepares a throwaway SQLite database with the demo content a
 collected static files in a temporary folder, starts gunicorn with gunicorn.conf.py and
 production settings (DEBUG off) on a free port of 127.0.0.1, waits for /healthz, then
 runs lighthouse's command line (mobile, its default simulated throttling, which needs
-no network) with Debian's Chromium on the home page, the procedure page and the
-consultation form. Reports land in bench/lighthouse/ (JSON, one per page).
+no network) with Debian's Chromium on the pages in PAGES (the home page, the guide,
+the consultation form and the guide's tools). Reports land in bench/lighthouse/ (JSON,
+one per page).
 
 It prints the four category scores (performance, accessibility, best practices, SEO)
 per page, and every scored audit below 1 with its id, title and score, and exits 1
@@ -53,6 +54,10 @@ PAGES = [
     ("guide part", "/procedures/intrathecal-pain-pump/risks/"),
     ("consultation", "/appointments/consultation/"),
     ("Spanish guide overview", "/es/procedures/intrathecal-pain-pump/"),
+    ("tool: decision aid", "/procedures/intrathecal-pain-pump/tools/decision/"),
+    ("tool: questions", "/procedures/intrathecal-pain-pump/tools/questions/"),
+    ("tool: trial diary", "/procedures/intrathecal-pain-pump/tools/diary/"),
+    ("tool: pump card", "/procedures/intrathecal-pain-pump/tools/card/"),
 ]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 # Headless, with the flags that keep Chromium off the network (without them it waits
@@ -163,7 +168,7 @@ def main():
         "--runs", type=int, default=3, help="Lighthouse runs per page; the median counts (3)."
     )
     parser.add_argument(
-        "--time-limit", type=int, default=900, help="Seconds for the whole run (default 900)."
+        "--time-limit", type=int, default=1800, help="Seconds for the whole run (default 1800)."
     )
     parser.add_argument("--keep", action="store_true", help="Keep the temporary folder.")
     options = parser.parse_args()

@@ -10,6 +10,10 @@ pytestmark = pytest.mark.django_db
 EDUCATION_MODELS = {
     "clinicsettings",
     "condition",
+    "decisionchance",
+    "decisionoption",
+    "decisionvalue",
+    "diarytime",
     "doctorquestion",
     "faq",
     "glossaryterm",

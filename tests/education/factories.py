@@ -6,6 +6,10 @@ from education.blocks import GUIDE_BLOCKS
 from education.models import (
     FAQ,
     Condition,
+    DecisionChance,
+    DecisionOption,
+    DecisionValue,
+    DiaryTime,
     DoctorQuestion,
     GlossaryTerm,
     GuidePart,
@@ -96,6 +100,33 @@ def fill_procedure(procedure, count):
             name=f"Pump {n}",
             mri_rule="Call us first.",
             reference=reference,
+        )
+        DiaryTime.objects.create(procedure=procedure, order=n, label=f"{n} hours after")
+        DecisionOption.objects.create(
+            procedure=procedure,
+            order=n,
+            name=f"Option {n}",
+            involves="You have a test.",
+            good="It may help.",
+            hard="It may hurt.",
+        )
+        DecisionChance.objects.create(
+            procedure=procedure,
+            order=n,
+            kind=list(DecisionChance.Kind)[n % 2],
+            outcome=f"Felt better {n}",
+            studied="100 people, at 6 months",
+            first_label="With it",
+            first_count=10 * n,
+            second_label="Without it" if n % 2 else "",
+            second_count=n if n % 2 else None,
+            reference=reference,
+        )
+        DecisionValue.objects.create(
+            procedure=procedure,
+            order=n,
+            leans=list(DecisionValue.Leans)[n % 2],
+            statement=f"Reason {n}.",
         )
         term = GlossaryTerm.objects.create(
             term=f"{procedure.slug} word {n}",

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import roles
 from education import versions, workflow
 from education.models import (
+    DecisionChance,
     Medicine,
     Phase,
     Procedure,
@@ -270,6 +271,7 @@ def test_the_gate_needs_a_named_reviewer_with_credentials(reviewer, new_page):
 def test_the_gate_needs_sources(reviewer, new_page):
     Risk.objects.filter(procedure=new_page).update(frequency="", reference=None)
     PumpModel.objects.filter(procedure=new_page).delete()
+    DecisionChance.objects.filter(procedure=new_page).delete()
     Reference.objects.filter(procedure=new_page).delete()
     assert gate_refusals(new_page, reviewer) == ["Sources: the page lists no sources."]
 
@@ -316,6 +318,13 @@ def test_the_gate_needs_each_pump_models_mri_rule_sourced_from_the_page(reviewer
     ]
 
 
+def test_the_gate_needs_each_decision_aid_chance_sourced_from_the_page(reviewer, new_page):
+    DecisionChance.objects.filter(procedure=new_page).update(reference=None)
+    assert gate_refusals(new_page, reviewer) == [
+        "Decision aid chance “Felt better 0”: its numbers need a source from this page's sources."
+    ]
+
+
 def test_the_gate_holds_the_pump_cards_texts_to_the_safety_boxes_target(reviewer, new_page):
     """Read in an emergency: a medicine's note for the card and a pump model's MRI rule
     read at grade 6 or lower, like the "when to get help" boxes."""
@@ -339,6 +348,7 @@ def test_the_review_page_lists_every_refusal_and_approval_changes_nothing(
     Reference.objects.filter(procedure=new_page).update(title="x")
     Risk.objects.filter(procedure=new_page).update(frequency="", reference=None)
     PumpModel.objects.filter(procedure=new_page).update(reference=None)
+    DecisionChance.objects.filter(procedure=new_page).update(reference=None)
     Reference.objects.filter(procedure=new_page).delete()
     WarningSign.objects.filter(procedure=new_page).update(urgency=WarningSign.Urgency.TODAY)
     reviewer_client = signed_in(type(client), reviewer)
