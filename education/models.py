@@ -808,14 +808,16 @@ class DecisionChance(ProcedureChild):
         help_text=_("For example: “100 people with leg pain after back surgery, at 6 months”."),
     )
     first_label = models.CharField(
-        _("group"), max_length=100, help_text=_("For example: “With a stimulator”.")
+        _("group"),
+        max_length=100,
+        help_text=_("Read after “N in 100”, so in small letters: e.g. “with a stimulator”."),
     )
     first_count = models.PositiveSmallIntegerField(_("in 100"), validators=[MaxValueValidator(100)])
     second_label = models.CharField(
         _("compared with (group)"),
         max_length=100,
         blank=True,
-        help_text=_("Empty: no comparison. For example: “With usual care alone”."),
+        help_text=_("Empty: no comparison. Read like the group: e.g. “with usual care alone”."),
     )
     second_count = models.PositiveSmallIntegerField(
         _("compared with (in 100)"), null=True, blank=True, validators=[MaxValueValidator(100)]

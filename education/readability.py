@@ -132,6 +132,8 @@ def prose_blocks(procedure):
         )
         for chance in procedure.decision_chances.all()
     ]
+    reasons = " ".join(as_sentence(value.statement) for value in procedure.decision_values.all())
+    blocks.append((_("Decision aid reasons"), reasons))
     return [(name, text) for name, text in blocks if text.strip()]
 
 

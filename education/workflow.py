@@ -139,7 +139,7 @@ def approval_problems(procedure, reviewer):
     for risk in procedure.risks.select_related("reference"):
         if not risk.frequency:
             continue
-        if risk.reference is None or risk.reference.procedure_id != procedure.pk:
+        if not sourced_here(risk, procedure):
             problems.append(
                 _("Risk “%(name)s”: its frequency needs a source from this page's sources.")
                 % {"name": risk.name}
@@ -150,13 +150,13 @@ def approval_problems(procedure, reviewer):
                 % {"name": risk.name}
             )
     for pump in procedure.pump_models.select_related("reference"):
-        if pump.reference is None or pump.reference.procedure_id != procedure.pk:
+        if not sourced_here(pump, procedure):
             problems.append(
                 _("Pump model “%(name)s”: its MRI rule needs a source from this page's sources.")
                 % {"name": str(pump)}
             )
     for chance in procedure.decision_chances.select_related("reference"):
-        if chance.reference is None or chance.reference.procedure_id != procedure.pk:
+        if not sourced_here(chance, procedure):
             problems.append(
                 _(
                     "Decision aid chance “%(name)s”: its numbers need a source from this "
@@ -175,6 +175,12 @@ def approval_problems(procedure, reviewer):
             % {"block": name, "score": reading.score, "target": reading.target}
         )
     return problems
+
+
+def sourced_here(block, procedure):
+    """Whether a block's source (models.source_field, loaded with the block) is one of
+    this page's own references: a source on another page is no source for this one."""
+    return block.reference is not None and block.reference.procedure_id == procedure.pk
 
 
 def check_next_review(next_review_due, today):

@@ -31,9 +31,9 @@
     else field.removeAttribute("aria-invalid");
   }
 
+  // Percent less pain than usual; null with no usual pain above 0 or no valid score.
   function relief(before, now) {
-    if (before === null || now === null || Number.isNaN(before) || Number.isNaN(now)) return null;
-    if (before === 0) return null;
+    if (!(before > 0) || now === null || Number.isNaN(now)) return null;
     return Math.round(((before - now) / before) * 100);
   }
 

@@ -13,6 +13,8 @@ from accounts import roles
 from education import versions, workflow
 from education.models import (
     DecisionChance,
+    DecisionOption,
+    DecisionValue,
     Medicine,
     Phase,
     Procedure,
@@ -340,6 +342,24 @@ def test_the_gate_holds_the_pump_cards_texts_to_the_safety_boxes_target(reviewer
         "Pump model “Maker Pump 0”",
     ]
     assert all(reason.endswith("; it must be grade 6 or lower.") for reason in reasons)
+
+
+def test_the_gate_reads_the_decision_aids_texts_like_the_guides(reviewer, new_page):
+    """Its options, chances and reasons are patients' reading: grade 8 or lower."""
+    hard = (
+        "Multidisciplinary comprehensive interventional neuromodulation necessitates "
+        "considerable preoperative psychological evaluation and individualized titration."
+    )
+    DecisionOption.objects.filter(procedure=new_page).update(involves=hard)
+    DecisionChance.objects.filter(procedure=new_page).update(certainty=hard)
+    DecisionValue.objects.filter(procedure=new_page).update(statement=hard)
+    reasons = gate_refusals(new_page, reviewer)
+    assert [reason.split(":")[0] for reason in reasons] == [
+        "Decision aid reasons",
+        "Decision aid option “Option 0”",
+        "Decision aid chance “Felt better 0”",
+    ]
+    assert all(reason.endswith("; it must be grade 8 or lower.") for reason in reasons)
 
 
 def test_the_review_page_lists_every_refusal_and_approval_changes_nothing(
